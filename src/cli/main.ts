@@ -1,0 +1,32 @@
+import { Command, CommanderError } from 'commander';
+import { isSpikedriveError } from '../util/index.ts';
+import { registerDataCommands } from './commands/data.ts';
+
+/** Builds the `spikedrive` command tree. Each command family lives in its own file under commands/. */
+export function buildProgram(): Command {
+  const program = new Command('spikedrive')
+    .description(
+      'Spiking Autonomous Driving (SAD) on nuScenes: data, training, evaluation, replay and offload',
+    )
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride();
+  registerDataCommands(program);
+  return program;
+}
+
+/** Runs the CLI and returns the process exit code. Known user errors print one clear message, no stack. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv]);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    if (isSpikedriveError(error)) {
+      console.error(`error: ${error.describe()}`);
+      return 1;
+    }
+    throw error;
+  }
+}
