@@ -11,8 +11,11 @@ import {
 } from '../../../data-loaders/nuscenes/geometry/index.ts';
 
 const s = Math.SQRT1_2;
-const close = (a: readonly number[], b: readonly number[], eps = 1e-9) =>
-  a.forEach((v, i) => expect(v).toBeCloseTo(b[i], -Math.log10(eps)));
+function close(a: readonly number[], b: readonly number[], digits = 9): void {
+  a.forEach((v, i) => {
+    expect(v).toBeCloseTo(b[i], digits);
+  });
+}
 
 describe('Quaternion (pyquaternion semantics, w x y z)', () => {
   it('multiplies with the Hamilton product', () => {
@@ -61,14 +64,20 @@ describe('Quaternion (pyquaternion semantics, w x y z)', () => {
     const q = Quaternion.fromAxisAngle([1, 2, 3], 0.7);
     const back = Quaternion.fromMatrix(q.rotationMatrix);
     const sign = Math.sign(back.w) === Math.sign(q.w) ? 1 : -1;
-    close(back.elements.map((v) => v * sign), q.elements);
+    close(
+      back.elements.map((v) => v * sign),
+      q.elements,
+    );
   });
 
   it('slerps halfway between identity and a 90° yaw to a 45° yaw', () => {
     const half = Quaternion.slerp(new Quaternion(), Quaternion.fromYaw(Math.PI / 2), 0.5);
     close(half.elements, Quaternion.fromYaw(Math.PI / 4).elements);
     // amount is clamped to [0, 1]
-    close(Quaternion.slerp(new Quaternion(), Quaternion.fromYaw(1), 2).elements, Quaternion.fromYaw(1).elements);
+    close(
+      Quaternion.slerp(new Quaternion(), Quaternion.fromYaw(1), 2).elements,
+      Quaternion.fromYaw(1).elements,
+    );
   });
 });
 
@@ -124,7 +133,13 @@ describe('Box', () => {
 
   it('finds points inside, bounds inclusive', () => {
     const box = new Box([0, 0, 0], [2, 4, 2], new Quaternion());
-    expect(pointsInBox(box, [[0, 2, 2.01], [0, 1, 0], [0, -1, 0]])).toEqual([true, true, false]);
+    expect(
+      pointsInBox(box, [
+        [0, 2, 2.01],
+        [0, 1, 0],
+        [0, -1, 0],
+      ]),
+    ).toEqual([true, true, false]);
   });
 });
 
