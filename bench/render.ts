@@ -1,0 +1,69 @@
+// `npm run bench -- render [repeats]`: the synthetic world's camera rasteriser and JPEG encoder at nuScenes
+// size (1600×900), on a hand-made street (test fixture), one core. Prints one JSON line per case.
+import { encodeJpeg, renderCamera } from '../data-loaders/synthetic/render/index.ts';
+import {
+  CAMERA_ORDER,
+  rigViews,
+  streetCuboids,
+  streetGround,
+} from '../test/unit/synthetic/render-fixtures.ts';
+
+const repeats = Number(process.argv[2] ?? 15);
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const round = (x: number) => Math.round(x * 10) / 10;
+
+const world = { ground: streetGround(), cuboids: streetCuboids() };
+const views = rigViews(0, -1.75, 0);
+// Warm-up: builds the ground's mip pyramid and the noise table once, and lets the JIT settle.
+let t = performance.now();
+renderCamera(views[1], world);
+const firstMs = performance.now() - t;
+for (const v of views) renderCamera(v, world);
+
+const renderMs: number[][] = views.map(() => []);
+const encodeMs: number[] = [];
+const jpegBytes: number[] = [];
+for (let k = 0; k < repeats; k++) {
+  for (let i = 0; i < views.length; i++) {
+    t = performance.now();
+    const r = renderCamera(views[i], world);
+    renderMs[i].push(performance.now() - t);
+    if (i === 1) {
+      t = performance.now();
+      const jpeg = await encodeJpeg(r.rgb, 1600, 900, 90);
+      encodeMs.push(performance.now() - t);
+      jpegBytes.push(jpeg.length);
+    }
+  }
+}
+const base = { backend: 'cpu-js', width: 1600, height: 900, repeats, cuboids: world.cuboids.length };
+for (let i = 0; i < views.length; i++) {
+  console.log(
+    JSON.stringify({ bench: `render-${CAMERA_ORDER[i]}`, ...base, render_ms: round(median(renderMs[i])) }),
+  );
+}
+const all = renderMs.flat();
+const renderMedian = median(all);
+const encodeMedian = median(encodeMs);
+console.log(JSON.stringify({ bench: 'render-first-call', ...base, render_ms: round(firstMs) }));
+console.log(JSON.stringify({ bench: 'render-six-cameras', ...base, render_ms: round(renderMedian) }));
+console.log(
+  JSON.stringify({
+    bench: 'encode-jpeg-q90',
+    ...base,
+    encode_ms: round(encodeMedian),
+    jpeg_bytes: median(jpegBytes),
+  }),
+);
+console.log(
+  JSON.stringify({
+    bench: 'render-and-encode',
+    ...base,
+    image_ms: round(renderMedian + encodeMedian),
+    // The synth goal: 10 scenes × 40 keyframes × 6 cameras on 2 cores, under 300 s.
+    projected_synth_2400_images_2_cores_s: Math.round((2400 * (renderMedian + encodeMedian)) / 2 / 1000),
+  }),
+);
