@@ -97,19 +97,22 @@ const citedSchema = z.preprocess(
       note: z.string().optional(),
     },
     {
-      error: (issue) =>
-        issue.code === 'invalid_type'
-          ? 'expected picojoules: a number or { pj, source, estimate, note }'
-          : undefined,
+      error: (issue) => {
+        if (issue.code !== 'invalid_type') return undefined;
+        const expected = 'picojoules: a number or { pj, source, estimate, note }';
+        return issue.input === undefined ? `missing (expected ${expected})` : `expected ${expected}`;
+      },
     },
   ),
 );
 
 const memoryCostSchema = z.strictObject({ readPerBit: citedSchema, writePerBit: citedSchema });
 
-const placementSchema = z.union([z.literal('in-op'), z.literal('dram'), z.string().regex(/^sram:.+$/)], {
-  error: 'expected "in-op", "dram" or "sram:<bank name>"',
-});
+const placementSchema = z
+  .string({ error: 'expected "in-op", "dram" or "sram:<bank name>"' })
+  .refine((v) => v === 'in-op' || v === 'dram' || /^sram:.+$/.test(v), {
+    error: 'expected "in-op", "dram" or "sram:<bank name>"',
+  });
 
 const profileSchema = z.strictObject({
   id: z
