@@ -330,7 +330,8 @@ export function drawCuboids(
       // Plane n·P = d; the camera sees the face only from its outer side (d < 0). Back faces are skipped,
       // so a convex box never covers a pixel twice and its silhouette count is exact.
       const d = n0 * mx + n1 * my + n2 * mz;
-      if (d >= 0) continue;
+      // Edge-on faces (|d| ≈ 0) cover no area, and their depth plane would be ill-conditioned.
+      if (d >= -1e-7 * Math.sqrt(mx * mx + my * my + mz * mz)) continue;
       facePoly.n = 0;
       for (const k of face.corners)
         facePoly.push(cornerCam[k * 3], cornerCam[k * 3 + 1], cornerCam[k * 3 + 2], k);
