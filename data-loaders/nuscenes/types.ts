@@ -187,6 +187,28 @@ export interface SampleAnnotation {
   category_name?: string;
 }
 
+/** nuScenes-lidarseg / -panoptic: one label file per keyframe LIDAR_TOP sample_data. */
+export interface LidarsegRecord {
+  token: string;
+  sample_data_token: string;
+  /** lidarseg/<version>/<sd_token>_lidarseg.bin or panoptic/<version>/<sd_token>_panoptic.npz */
+  filename: string;
+}
+
+/** A row of `image_annotations.json` (written by the devkit's export_2d_annotations_as_json; no token). */
+export interface ImageAnnotation {
+  sample_annotation_token: string;
+  sample_data_token: string;
+  instance_token: string;
+  category_name: string;
+  attribute_tokens: string[];
+  visibility_token: string;
+  /** [xmin, ymin, xmax, ymax] in pixels. */
+  bbox_corners: [number, number, number, number];
+  filename: string;
+  [field: string]: unknown;
+}
+
 /** Record type of each table. */
 export interface TableRecords {
   category: Category;
@@ -202,4 +224,26 @@ export interface TableRecords {
   sample_data: SampleData;
   sample_annotation: SampleAnnotation;
   map: MapRecord;
+}
+
+/**
+ * Tables that exist only in some releases, loaded and indexed when their JSON file is present.
+ * (`image_annotations.json` is loaded too when present, but has no `token` and is not indexed, as in the devkit.)
+ */
+export const OPTIONAL_TABLE_NAMES = ['lidarseg', 'panoptic'] as const;
+export type OptionalTableName = (typeof OPTIONAL_TABLE_NAMES)[number];
+export type LoadedTableName = TableName | OptionalTableName;
+
+/**
+ * Records as the loaded `NuScenes` returns them: the JSON fields plus the fields the devkit derives at
+ * load time, which are always present after loading.
+ */
+export interface NuScenesRecords
+  extends Omit<TableRecords, 'log' | 'sample' | 'sample_data' | 'sample_annotation'> {
+  log: Log & { map_token: string };
+  sample: Sample & { data: Partial<Record<SensorChannel, string>>; anns: string[] };
+  sample_data: SampleData & { sensor_modality: SensorModality; channel: SensorChannel };
+  sample_annotation: SampleAnnotation & { category_name: string };
+  lidarseg: LidarsegRecord;
+  panoptic: LidarsegRecord;
 }

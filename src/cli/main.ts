@@ -9,6 +9,8 @@ export function buildProgram(): Command {
       'Spiking Autonomous Driving (SAD) on nuScenes: data, training, evaluation, replay and offload',
     )
     .version('0.1.0')
+    // Root options only before a subcommand, so `data info --version v1.0-mini` reaches the subcommand.
+    .enablePositionalOptions()
     .showHelpAfterError()
     .exitOverride();
   registerDataCommands(program);

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
+import { registerDataInfoCommand } from './data-info.ts';
 
 /** `spikedrive data …`: inspect, generate and render nuScenes-format datasets. */
 export function registerDataCommands(program: Command): Command {
   const data = program.command('data').description('inspect, generate and render nuScenes-format datasets');
+  registerDataInfoCommand(data);
   return data;
 }

@@ -1,0 +1,31 @@
+// The nuScenes devkit port: typed tables and indexes (`NuScenes`), geometry (Quaternion w,x,y,z, Box),
+// legacy map masks, camera image decoding and the dataset summary. Other parts of the port (splits,
+// CAN bus, point clouds, map expansion) add their export lines below.
+export * from './geometry/index.ts';
+export {
+  type CameraImage,
+  type CameraImageOptions,
+  decodeCameraImage,
+  decodeCameraImageRgb,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  type RgbImage,
+  SAD_IMAGE_OPTIONS,
+  sadImageOptions,
+  updateIntrinsics,
+} from './image.ts';
+export { type DatasetSummary, formatSummary, summarizeDataset } from './info.ts';
+export { MapMask, type MaskImage } from './map-mask.ts';
+export {
+  type GetSampleDataOptions,
+  NuScenes,
+  type NuScenesOptions,
+  type SampleDataResult,
+} from './nuscenes.ts';
+export {
+  type JsonArrayReadOptions,
+  JsonArrayScanner,
+  readJsonArray,
+  readJsonArraySync,
+} from './tables/json-array.ts';
+export * from './types.ts';
