@@ -55,7 +55,14 @@ export {
   resolveHardwareProfile,
   SOURCES,
 } from './profiles.ts';
-export { COUNT_FIELDS, parseBoundaryKey, sumActivityRecords, validateActivityRecord } from './records.ts';
+export {
+  COUNT_FIELDS,
+  parseBoundaryKey,
+  type RecordedLayer,
+  recorded,
+  sumActivityRecords,
+  validateActivityRecord,
+} from './records.ts';
 export {
   type ActivityCounts,
   type ActivityRollUp,

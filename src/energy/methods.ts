@@ -1,7 +1,7 @@
 import type { ActivityRecord, LayerActivity } from '../snn/activity.ts';
 import { SpikedriveError } from '../util/errors.ts';
 import { type HardwareProfile, type MemoryPlacement, type MemoryPlacements, memoryFor } from './profile.ts';
-import { parseBoundaryKey, validateActivityRecord } from './records.ts';
+import { parseBoundaryKey, recorded, validateActivityRecord } from './records.ts';
 import { formatCount as fmtCount, formatJoules } from './units.ts';
 
 /**
@@ -84,7 +84,8 @@ export interface EnergyOptions {
   synapticKinds?: readonly string[];
   /**
    * Name prefixes of layers whose time steps repeat one input (SAD's encoder: `encoder.`). Their ANN
-   * equivalent runs once, so it is their equivalent MACs ÷ T. Default none.
+   * equivalent runs once, so it is their equivalent MACs ÷ T. Layers recorded with
+   * `inputRepeatedOverTime: true` are treated so whatever their name. Default none.
    */
   repeatedInputPrefixes?: readonly string[];
   /** memory-aware: where parameters, state and activations live; default the profile's placement. */
@@ -313,7 +314,9 @@ export function computeEnergy(record: ActivityRecord, options: EnergyOptions): E
   const uncounted = new Map<string, number>();
 
   const layers: LayerEnergy[] = record.layers.map((layer, index) => {
-    const repeated = settings.repeatedInputPrefixes.some((p) => layer.name.startsWith(p));
+    const repeated =
+      recorded(layer).inputRepeatedOverTime === true ||
+      settings.repeatedInputPrefixes.some((p) => layer.name.startsWith(p));
     const annMacs = denseEquivalent(layer) / (repeated ? layer.timeSteps : 1);
     const counted: CountedOps = {
       macs: 0,
@@ -477,7 +480,9 @@ export function computeEnergy(record: ActivityRecord, options: EnergyOptions): E
       'the ANN equivalent counts MACs only, while this total includes neuron updates, memory and transfer; compare compute with compute (annToSnnComputeRatio) as well',
     );
   }
-  const multiStep = record.layers.some((l) => l.timeSteps > 1 && denseEquivalent(l) > 0);
+  const multiStep = record.layers.some(
+    (l) => l.timeSteps > 1 && denseEquivalent(l) > 0 && recorded(l).inputRepeatedOverTime !== true,
+  );
   if (settings.repeatedInputPrefixes.length === 0 && multiStep) {
     notes.push(
       'the ANN equivalent counts every recorded time step; name layers whose steps repeat one input in repeatedInputPrefixes (SAD: "encoder.") so their ANN runs once',

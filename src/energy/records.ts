@@ -19,6 +19,18 @@ export const COUNT_FIELDS = [
 
 export type CountField = (typeof COUNT_FIELDS)[number];
 
+/**
+ * Optional fields recorders may add to a LayerActivity: `calls` (calls merged into one entry) and
+ * `inputRepeatedOverTime` (every step saw the same input). Read through this type so records from
+ * recorders that leave them out still type-check.
+ */
+export type RecordedLayer = LayerActivity & { calls?: number; inputRepeatedOverTime?: boolean };
+
+/** The layer with its optional recorder fields visible. */
+export function recorded(layer: LayerActivity): RecordedLayer {
+  return layer as RecordedLayer;
+}
+
 const INSTRUMENT_FIX =
   'The activity record is malformed: check the instrumentation of the layer named (src/snn), or the file the record was read from.';
 
@@ -65,6 +77,13 @@ export function validateActivityRecord(record: ActivityRecord, subject = 'activi
         fail(`${where}: ${key} is ${String(v)}, expected a finite number ≥ 0`, subject);
       }
     }
+    const { calls, inputRepeatedOverTime } = recorded(layer);
+    if (calls !== undefined && !(Number.isInteger(calls) && calls >= 1)) {
+      fail(`${where}: calls is ${String(calls)}, expected a positive integer`, subject);
+    }
+    if (inputRepeatedOverTime !== undefined && typeof inputRepeatedOverTime !== 'boolean') {
+      fail(`${where}: inputRepeatedOverTime is not a boolean`, subject);
+    }
     if (layer.inputSpikes > layer.inputElements) {
       fail(
         `${where}: inputSpikes ${layer.inputSpikes} exceeds inputElements ${layer.inputElements}`,
@@ -93,6 +112,8 @@ export function validateActivityRecord(record: ActivityRecord, subject = 'activi
  * Adds records of several forwards (e.g. every sample of an evaluation) into one, so energy per frame
  * is the sum divided by the number of frames. Layers are matched by module, name and occurrence (a
  * layer called twice in one forward appears twice); a layer missing from some records still counts.
+ * Unlike a plain field-by-field sum, `timeSteps` stays the steps of one forward, which the sad-paper
+ * method's ÷T and the ANN equivalent of repeated-input layers rely on.
  */
 export function sumActivityRecords(records: readonly ActivityRecord[]): ActivityRecord {
   if (records.length === 0) {
@@ -125,6 +146,13 @@ export function sumActivityRecords(records: readonly ActivityRecord[]): Activity
       // Steps and batch describe one forward; keep the largest seen so ÷T stays per forward.
       sum.timeSteps = Math.max(sum.timeSteps, layer.timeSteps);
       sum.batch = Math.max(sum.batch, layer.batch);
+      const [into, from] = [recorded(sum), recorded(layer)];
+      if (into.calls !== undefined || from.calls !== undefined)
+        into.calls = (into.calls ?? 1) + (from.calls ?? 1);
+      if (into.inputRepeatedOverTime !== undefined || from.inputRepeatedOverTime !== undefined) {
+        into.inputRepeatedOverTime =
+          into.inputRepeatedOverTime === true && from.inputRepeatedOverTime === true;
+      }
     }
     for (const [link, bits] of Object.entries(record.boundaryBits)) {
       boundaryBits[link] = (boundaryBits[link] ?? 0) + bits;

@@ -1,6 +1,12 @@
 import type { ActivityRecord, LayerActivity } from '../snn/activity.ts';
 import { SpikedriveError } from '../util/errors.ts';
-import { COUNT_FIELDS, type CountField, parseBoundaryKey, validateActivityRecord } from './records.ts';
+import {
+  COUNT_FIELDS,
+  type CountField,
+  parseBoundaryKey,
+  recorded,
+  validateActivityRecord,
+} from './records.ts';
 
 /** Layer kinds that emit spikes; a layer of another kind counts as spiking if it emitted any. */
 export const DEFAULT_SPIKING_KINDS: readonly string[] = ['lif', 'if', 'plif', 'heaviside', 'spiking-gru'];
@@ -16,6 +22,10 @@ export interface LayerRollUp extends ActivityCounts {
   timeSteps: number;
   batch: number;
   inputIsSpiking: boolean;
+  /** Calls merged into this entry (1 unless the recorder merged a reused layer). */
+  calls: number;
+  /** Whether every time step saw the same input (sequence repetition), as recorded. */
+  inputRepeatedOverTime: boolean;
   /** Whether the layer emits spikes (its kind is spiking, or it emitted some). */
   spiking: boolean;
   /** Fraction of input elements that were spikes; null where the input is real-valued. */
@@ -159,6 +169,8 @@ export function rollUpActivity(record: ActivityRecord, options: RollUpOptions = 
       timeSteps: layer.timeSteps,
       batch: layer.batch,
       inputIsSpiking: layer.inputIsSpiking,
+      calls: recorded(layer).calls ?? 1,
+      inputRepeatedOverTime: recorded(layer).inputRepeatedOverTime === true,
       spiking,
       ...counts,
       inputFiringRate: layer.inputIsSpiking ? ratio(layer.inputSpikes, layer.inputElements) : null,

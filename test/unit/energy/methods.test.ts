@@ -4,6 +4,7 @@ import {
   computeEnergyMethods,
   ENERGY_COMPONENTS,
   getHardwareProfile,
+  recorded,
   sumActivityRecords,
 } from '../../../src/energy/index.ts';
 import { SpikedriveError } from '../../../src/util/errors.ts';
@@ -109,6 +110,14 @@ describe('ann-equivalent method (E_MAC · equivalent MACs)', () => {
     });
     expectPj(r.totalJ, (27648 / 4 + 36864 / 4 + 100 + 5000 + 1000) * 4.6);
     expectPj(mod(r, 'perception').energyJ, (6912 + 9216) * 4.6);
+  });
+
+  it('runs a layer recorded with inputRepeatedOverTime once, whatever its name', () => {
+    const record = toyRecord();
+    recorded(record.layers[0]).inputRepeatedOverTime = true;
+    const r = computeEnergy(record, { method: 'ann-equivalent', profile: cmos });
+    expectPj(r.layers[0].energyJ, (27648 / 4) * 4.6);
+    expectPj(r.layers[2].energyJ, 36864 * 4.6);
   });
 
   it('sits beside every SNN report as annEquivalentJ with the ANN/SNN ratio', () => {
@@ -246,6 +255,19 @@ describe('frames, options and records', () => {
     const r = computeEnergy(record, { method: 'memory-aware', profile: cmos });
     expect(r.layers).toHaveLength(2);
     expectPj(r.totalJ, 30 * 6.4);
+  });
+
+  it('adds merged-call counts and keeps inputRepeatedOverTime only where every record has it', () => {
+    const a = toyRecord();
+    const b = toyRecord();
+    Object.assign(a.layers[0], { calls: 2, inputRepeatedOverTime: true });
+    Object.assign(b.layers[0], { inputRepeatedOverTime: true });
+    Object.assign(a.layers[2], { inputRepeatedOverTime: true });
+    const summed = sumActivityRecords([a, b]).layers.map(recorded);
+    expect(summed[0].calls).toBe(3);
+    expect(summed[0].inputRepeatedOverTime).toBe(true);
+    expect(summed[2].inputRepeatedOverTime).toBe(false);
+    expect(summed[1].calls).toBeUndefined();
   });
 
   it('refuses to add records whose layers disagree', () => {

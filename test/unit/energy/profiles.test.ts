@@ -160,6 +160,24 @@ describe('user profiles from YAML / JSON', () => {
     expect(getHardwareProfile('loihi2').compute.ac.pj).toBe(23.6);
   });
 
+  it('reads the int8 example of the docs', () => {
+    const p = parseHardwareProfileText(
+      [
+        'extends: cmos-45nm',
+        'id: cmos-45nm-int8',
+        'name: 45 nm CMOS, int8 weights',
+        'compute:',
+        '  mac: { pj: 0.3, source: "Horowitz ISSCC 2014: int8 mult 0.2 + int32 add 0.1", estimate: false }',
+        '  ac: { pj: 0.1, source: "Horowitz ISSCC 2014: int32 add", estimate: false }',
+        'placement: { params: "sram:1MiB" }',
+      ].join('\n'),
+      'int8.yaml',
+    );
+    expect(p.compute.mac.pj).toBe(0.3);
+    expect(p.compute.neuronUpdate.pj).toBe(6.4);
+    expect(p.placement).toEqual({ params: 'sram:1MiB', state: 'sram:32KiB', activations: 'sram:32KiB' });
+  });
+
   it('names every offending key', () => {
     const bad = minimal
       .replace('mac: { pj: 1.1', 'mac: { pj: "fast"')

@@ -47,6 +47,7 @@ describe('rollUpActivity', () => {
     });
     expect(layers[2]).toMatchObject({ inputFiringRate: 0.25, workRatio: 0.25 });
     expect(layers[5].workRatio).toBeCloseTo(0.3, 12);
+    expect(layers[0]).toMatchObject({ calls: 1, inputRepeatedOverTime: false });
   });
 
   it('counts a silent LIF as a spiking layer at rate 0', () => {
@@ -83,6 +84,7 @@ describe('validateActivityRecord', () => {
       [(r) => (r.layers[0].denseMacs = Number.NaN), /layer 0 \(encoder\.conv1\): denseMacs is NaN/],
       [(r) => (r.layers[1].timeSteps = 0), /layer 1 \(encoder\.lif1\): timeSteps is 0/],
       [(r) => (r.layers[2].inputSpikes = 2000), /inputSpikes 2000 exceeds inputElements 1024/],
+      [(r) => Object.assign(r.layers[4], { calls: 0 }), /layer 4 \(decoder\.head\): calls is 0/],
       [(r) => (r.layers[3].module = ''), /layer 3 \(decoder\.bn\): module is missing/],
       [
         (r) => (r.boundaryBits = { perception: 3 }),
