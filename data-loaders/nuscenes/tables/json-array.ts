@@ -97,7 +97,113 @@ export function positionInFile(path: string, byteOffset: number): FilePosition {
   }
 }
 
-/** The offset V8 names in a JSON.parse error ("... at position 123" or "line 3 column 5"). */
+/**
+ * Offset of the first syntax error in JSON text, by a small recursive-descent check. Used only after
+ * JSON.parse has failed, because V8's messages do not always carry a position. Hand-written: it has to
+ * report the offset, which no JSON library here exposes.
+ */
+export function findJsonErrorOffset(text: string): number {
+  let i = 0;
+  const n = text.length;
+  const ws = () => {
+    while (i < n && (text[i] === ' ' || text[i] === '\n' || text[i] === '\r' || text[i] === '\t')) i++;
+  };
+  const fail = (): never => {
+    throw i;
+  };
+  const literal = (word: string) => {
+    for (const ch of word) {
+      if (text[i] !== ch) fail();
+      i++;
+    }
+  };
+  const string = () => {
+    i++;
+    while (i < n && text[i] !== '"') {
+      const c = text.charCodeAt(i);
+      if (c < 0x20) fail();
+      if (text[i] === '\\') {
+        i++;
+        if (text[i] === 'u') {
+          for (let k = 1; k <= 4; k++) if (!/[0-9a-fA-F]/.test(text[i + k] ?? '')) fail();
+          i += 4;
+        } else if (!'"\\/bfnrt'.includes(text[i] ?? 'x')) fail();
+      }
+      i++;
+    }
+    if (i >= n) fail();
+    i++;
+  };
+  const number = () => {
+    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 64));
+    if (!m || m[0].length === 0) fail();
+    i += (m as RegExpExecArray)[0].length;
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      ws();
+      if (text[i] === '}') {
+        i++;
+        return;
+      }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail();
+        string();
+        ws();
+        if (text[i] !== ':') fail();
+        i++;
+        value();
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === '}') {
+          i++;
+          return;
+        }
+        fail();
+      }
+    } else if (c === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') {
+        i++;
+        return;
+      }
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === ']') {
+          i++;
+          return;
+        }
+        fail();
+      }
+    } else if (c === '"') string();
+    else if (c === 't') literal('true');
+    else if (c === 'f') literal('false');
+    else if (c === 'n') literal('null');
+    else number();
+  };
+  try {
+    value();
+    ws();
+    return Math.min(i, n);
+  } catch (at) {
+    return typeof at === 'number' ? Math.min(at, n) : 0;
+  }
+}
+
+/** The offset of a JSON.parse error: V8's "at position N" when given, else found by findJsonErrorOffset. */
 function errorOffset(error: unknown, text: string): number | undefined {
   const message = error instanceof Error ? error.message : String(error);
   const position = /position (\d+)/.exec(message);
@@ -114,7 +220,7 @@ function errorOffset(error: unknown, text: string): number | undefined {
     return i + Number(lineColumn[2]) - 1;
   }
   if (/Unexpected end of JSON input/.test(message)) return text.length;
-  return undefined;
+  return findJsonErrorOffset(text);
 }
 
 function parseWithPosition(text: string, file: string): unknown {
@@ -208,8 +314,10 @@ export class JsonArrayScanner {
     let depth = this.depth;
     let inString = this.inString;
     let escaped = this.escaped;
-    /** Start (in buf) of the first element not yet handed on, or -1. */
-    let runStart = -1;
+    /** Start (in buf) of the first element not yet handed on, or -1 (pending starts at an unfinished one). */
+    let runStart = depth > 1 ? 0 : -1;
+    /** Start (in buf) of the element being scanned. */
+    let elementStart = 0;
     /** End (exclusive) of the last complete element in this run. */
     let runEnd = -1;
     let runCount = 0;
@@ -239,6 +347,7 @@ export class JsonArrayScanner {
             throw malformed(this.file, 'expected , or ] between table records', this.position(i));
           }
           if (runStart < 0) runStart = i;
+          elementStart = i;
           depth = 2;
           this.expectElement = false;
           i++;
@@ -287,19 +396,11 @@ export class JsonArrayScanner {
     this.depth = depth;
     this.inString = inString;
     this.escaped = escaped;
-    if (runCount > 0) {
-      this.emit(runStart, runEnd, runCount);
-      // Keep only the bytes after the last complete element.
-      this.advance(runEnd);
-      i -= runEnd;
-    } else if (runStart > 0) {
-      // Nothing complete yet: drop the separators before the unfinished element.
-      this.advance(runStart);
-      i -= runStart;
-    } else if (runStart < 0 && depth === 1) {
-      this.advance(i);
-      i = 0;
-    }
+    if (runCount > 0) this.emit(runStart, runEnd, runCount);
+    // Keep only the unfinished element (or nothing, between elements).
+    const keepFrom = depth > 1 ? elementStart : i;
+    this.advance(keepFrom);
+    i -= keepFrom;
     this.scanned = i;
   }
 
