@@ -39,6 +39,13 @@ export interface LayerActivity {
   stateBytesWritten: number;
   /** Bits the layer's output sends onwards (spikes as bits; real values at their precision). */
   outputBits: number;
+  /** Calls merged into this entry: a layer reused in one forward, or a single-step neuron run once per step. */
+  calls?: number;
+  /**
+   * Sequence repetition: every time step saw the same input, so a dense first layer could compute once instead
+   * of T times (its counts here are for all T steps, as the reference computes them).
+   */
+  inputRepeatedOverTime?: boolean;
 }
 
 /** Everything recorded on one forward, in execution order, plus bits crossing module boundaries. */
