@@ -1,6 +1,8 @@
 // The nuScenes devkit port: typed tables and indexes (`NuScenes`), geometry (Quaternion w,x,y,z, Box),
 // legacy map masks, camera image decoding and the dataset summary. Other parts of the port (splits,
 // CAN bus, point clouds, map expansion) add their export lines below.
+
+export * from './canbus/index.ts';
 export * from './geometry/index.ts';
 export {
   type CameraImage,
@@ -22,6 +24,8 @@ export {
   type NuScenesOptions,
   type SampleDataResult,
 } from './nuscenes.ts';
+export * from './pointcloud/index.ts';
+export * from './splits.ts';
 export {
   type JsonArrayReadOptions,
   JsonArrayScanner,

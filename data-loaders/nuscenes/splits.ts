@@ -304,10 +304,10 @@ export function getScenesOfCustomSplit(splitName: string, nusc: SplitSource): st
   return [...(scenes as string[])];
 }
 
-/** What `createSplitsLogs` needs of a `NuScenes` instance. */
+/** What `createSplitsLogs` needs of a `NuScenes` instance (the devkit's `nusc.scene` is `scenes` here). */
 export interface SplitLogSource {
   readonly version: string;
-  readonly scene: readonly Pick<Scene, 'name' | 'log_token'>[];
+  readonly scenes: readonly Pick<Scene, 'name' | 'log_token'>[];
   get(table: 'log', token: string): Pick<Log, 'logfile'>;
 }
 
@@ -342,7 +342,7 @@ export function createSplitsLogs(split: string, nusc: SplitLogSource): string[] 
     });
   }
   const sceneToLog = new Map<string, string>();
-  for (const scene of nusc.scene) sceneToLog.set(scene.name, nusc.get('log', scene.log_token).logfile);
+  for (const scene of nusc.scenes) sceneToLog.set(scene.name, nusc.get('log', scene.log_token).logfile);
   const logs = new Set<string>();
   for (const name of SPLIT_LISTS[split]) {
     const logfile = sceneToLog.get(name);

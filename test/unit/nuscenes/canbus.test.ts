@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,7 @@ import {
   ROUTE_BLACKLIST,
 } from '../../../data-loaders/nuscenes/canbus/index.ts';
 import { Quaternion } from '../../../data-loaders/nuscenes/geometry/index.ts';
+import { NuScenes } from '../../../data-loaders/nuscenes/nuscenes.ts';
 import { SpikedriveError } from '../../../src/util/index.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -277,21 +278,37 @@ describe('canBusFromEgoPoses', () => {
   });
 });
 
-describe('fixture can_bus/ (beside the fixture tables)', () => {
-  const canDir = join(fixtureRoot, 'can_bus');
-  const sceneFile = join(fixtureRoot, 'v1.0-mini', 'scene.json');
-  const scenes: string[] = existsSync(sceneFile)
-    ? (JSON.parse(readFileSync(sceneFile, 'utf8')) as { name: string }[]).map((s) => s.name)
-    : ['scene-0061', 'scene-0103'];
+describe('fixture can_bus/ with the NuScenes class', () => {
+  const nusc = new NuScenes({ version: 'v1.0-mini', dataroot: fixtureRoot, verbose: false });
+  const can = new NuScenesCanBus({ dataroot: fixtureRoot });
 
-  it.each(scenes)('%s has readable pose, steering, route and meta files', (scene) => {
-    const can = new NuScenesCanBus({ dataroot: fixtureRoot });
-    for (const message of ['pose', 'steeranglefeedback', 'route', 'meta'] as const) {
-      expect(existsSync(join(canDir, `${scene}_${message}.json`))).toBe(true);
+  it.each(nusc.scenes.map((s) => [s.name, s.token]))(
+    '%s has pose, steering, route and meta files',
+    (name) => {
+      for (const message of ['pose', 'steeranglefeedback', 'route', 'meta'] as const) {
+        expect(existsSync(join(fixtureRoot, 'can_bus', `${name}_${message}.json`))).toBe(true);
+      }
+      expect(can.routeMisalignmentM(name)).toBeLessThan(5);
+    },
+  );
+
+  it("gives SAD's v0 at every keyframe, agreeing with the ego poses", () => {
+    for (const scene of nusc.scenes) {
+      let sample = nusc.firstSample(scene.token);
+      for (;;) {
+        const state = can.getSadEgoState(scene.name, sample.timestamp);
+        expect(Math.abs(state.pose.utime - sample.timestamp)).toBeLessThanOrEqual(10_000); // 50 Hz
+        expect(Math.abs(state.steer.utime - sample.timestamp)).toBeLessThanOrEqual(5_000); // 100 Hz
+        if (sample.next === '') break;
+        const next = nusc.get('sample', sample.next);
+        // Speed between consecutive LIDAR_TOP keyframe poses, against pose.vel[0] at either end.
+        const a = nusc.egoPoseOf(sample.data.LIDAR_TOP ?? '');
+        const b = nusc.egoPoseOf(next.data.LIDAR_TOP ?? '');
+        const speed = Math.hypot(b.translation[0] - a.translation[0], b.translation[1] - a.translation[1]);
+        const speedMps = speed / ((b.timestamp - a.timestamp) * 1e-6);
+        expect(Math.abs(state.v0Mps - speedMps)).toBeLessThan(0.5);
+        sample = next;
+      }
     }
-    const poses = can.getMessages(scene, 'pose');
-    expect(poses.length).toBeGreaterThan(50);
-    expect(can.getSadEgoState(scene, poses[poses.length >> 1].utime).v0Mps).toBeTypeOf('number');
-    expect(can.routeMisalignmentM(scene)).toBeLessThan(5);
   });
 });

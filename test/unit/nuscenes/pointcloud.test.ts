@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Box, pointsInBox, Quaternion } from '../../../data-loaders/nuscenes/geometry/index.ts';
+import { NuScenes } from '../../../data-loaders/nuscenes/nuscenes.ts';
 import {
   encodeLidarPcdBin,
   encodePcd,
@@ -15,11 +16,12 @@ import {
   RadarPointCloud,
   type SweepSource,
 } from '../../../data-loaders/nuscenes/pointcloud/index.ts';
-import type {
-  CalibratedSensor,
-  EgoPose,
-  SampleData,
-  TableRecords,
+import {
+  type CalibratedSensor,
+  type EgoPose,
+  RADAR_CHANNELS,
+  type SampleData,
+  type TableRecords,
 } from '../../../data-loaders/nuscenes/types.ts';
 import { createRng, SpikedriveError } from '../../../src/util/index.ts';
 
@@ -489,5 +491,64 @@ describe('fromFileMultisweep', () => {
     // The devkit keeps radar in float64; we store float32 (measured: at most 3.7e-6 m apart here).
     expectRowsClose(radar.pointCloud.points, expected.points, 5);
     expect([...radar.times]).toEqual(expected.times);
+  });
+});
+
+describe('point clouds through the NuScenes class (fixture dataroot)', () => {
+  const dataroot = join(here, '..', '..', 'fixtures', 'nuscenes');
+  const nusc = new NuScenes({ version: 'v1.0-mini', dataroot, verbose: false });
+
+  it('aggregates LIDAR_TOP sweeps back along prev, with lags from the sample_data times', async () => {
+    const sample =
+      nusc.samples.find((s) => s.data?.LIDAR_TOP !== undefined && s.prev !== '') ?? nusc.samples[0];
+    const key = nusc.get('sample_data', sample.data?.LIDAR_TOP ?? '');
+    // The chain the devkit walks: the keyframe, then prev until nsweeps or the scene start.
+    const chain = [key];
+    while (chain.length < 5 && chain[chain.length - 1].prev !== '') {
+      chain.push(nusc.get('sample_data', chain[chain.length - 1].prev));
+    }
+    const counts = await Promise.all(
+      chain.map(async (sd) => {
+        const pc = await LidarPointCloud.fromFile(nusc.getSampleDataPath(sd.token));
+        pc.removeClose(1);
+        return pc.nbrPoints();
+      }),
+    );
+    const { pointCloud, times } = await LidarPointCloud.fromFileMultisweep(
+      nusc,
+      sample,
+      'LIDAR_TOP',
+      'LIDAR_TOP',
+      5,
+    );
+    expect(pointCloud.nbrPoints()).toBe(counts.reduce((a, b) => a + b, 0));
+    let offset = 0;
+    chain.forEach((sd, i) => {
+      // The devkit subtracts seconds since 1970 (~1.5e9, ulp 2.4e-7 s), so lags carry ~0.2 µs of rounding.
+      expect(times[offset]).toBeCloseTo((key.timestamp - sd.timestamp) * 1e-6, 6);
+      offset += counts[i];
+    });
+    // The keyframe's own points are only moved by ref←car·car←sensor = identity.
+    const own = await LidarPointCloud.fromFile(nusc.getSampleDataPath(key.token));
+    own.removeClose(1);
+    expectRowsClose(
+      pointCloud.points.map((row) => row.subarray(0, counts[0])),
+      rowsOf(own),
+      4,
+    );
+  });
+
+  it('reads every radar keyframe of the fixture as 18 rows', async () => {
+    let files = 0;
+    for (const sample of nusc.samples) {
+      for (const channel of RADAR_CHANNELS) {
+        const token = sample.data?.[channel];
+        if (token === undefined) continue;
+        const pc = await RadarPointCloud.fromFile(nusc.getSampleDataPath(token));
+        expect(pc.points).toHaveLength(18);
+        files++;
+      }
+    }
+    expect(files).toBeGreaterThan(0);
   });
 });
