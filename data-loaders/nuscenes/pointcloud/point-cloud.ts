@@ -60,7 +60,6 @@ export abstract class PointCloud {
     if (!(ratio >= 0)) throw new RangeError(`subsample ratio must be >= 0, got ${ratio}`);
     const n = this.nbrPoints();
     const size = Math.trunc(n * ratio);
-    if (size > 0 && n === 0) throw new RangeError('cannot subsample an empty point cloud');
     const picks = new Uint32Array(size);
     for (let k = 0; k < size; k++) picks[k] = Math.min(n - 1, Math.floor(random() * n));
     this.points = this.points.map((row) => {

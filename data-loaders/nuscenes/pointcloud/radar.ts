@@ -120,21 +120,17 @@ export class RadarPointCloud extends PointCloud {
     const dynprop = new Set(filters.dynpropStates ?? RadarPointCloud.dynpropStates);
     const ambig = new Set(filters.ambigStates ?? RadarPointCloud.ambigStates);
     const keep = new Uint8Array(n);
-    let kept = 0;
     for (let i = 0; i < n; i++) {
-      const pass =
+      keep[i] =
         invalid.has(columns[INVALID_STATE_ROW][i]) &&
         dynprop.has(columns[DYN_PROP_ROW][i]) &&
-        ambig.has(columns[AMBIG_STATE_ROW][i]);
-      keep[i] = pass ? 1 : 0;
-      if (pass) kept++;
+        ambig.has(columns[AMBIG_STATE_ROW][i])
+          ? 1
+          : 0;
     }
-    const rows = columns.map((column) => {
-      const row = new Float32Array(kept);
-      for (let i = 0, k = 0; i < n; i++) if (keep[i]) row[k++] = column[i];
-      return row;
-    });
-    return new RadarPointCloud(rows);
+    const pc = new RadarPointCloud(columns.map((column) => Float32Array.from(column)));
+    pc.keepPoints(keep);
+    return pc;
   }
 
   /** The devkit's `from_file`: reads a radar `.pcd` (the path must end in `.pcd`). */
