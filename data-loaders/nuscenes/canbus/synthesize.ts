@@ -25,8 +25,15 @@ export interface CanBusFromEgoPosesOptions {
   steerRateHz?: number;
   /** How far the messages extend before the first and after the last pose, µs (held at constant velocity). */
   marginUs?: number;
-  /** SAD's curvature constant: it reads curvature = 2 · steering / 2.588, so steering = curvature · 2.588 / 2. */
-  sadSteeringLengthM?: number;
+  /** Wheelbase of the nuScenes car (Renault Zoe), metres; SAD's 2.588. */
+  wheelbaseM?: number;
+  /** Steering-wheel turns per road-wheel turn (not published by nuScenes; a Zoe-like 14.5). */
+  steeringRatio?: number;
+  /**
+   * Added to the global z acceleration before it is turned into the ego frame, as an accelerometer reads
+   * it (pose.accel z ≈ 9.8 at rest in the expansion's files). 0 gives the kinematic acceleration.
+   */
+  gravityMps2?: number;
   /** Route extension before the first and after the last pose, metres (real routes: about 50 m). */
   routeExtensionM?: number;
   /** Spacing of route points, metres. */
@@ -152,11 +159,10 @@ function stats(messages: readonly { utime: number }[]): CanMessageStats {
 
 /**
  * CAN bus messages that agree with a sequence of ego poses (e.g. a synthetic scene's ego_pose rows):
- * `pose` at 50 Hz with position, orientation, ego-frame velocity, acceleration and rotation rate;
- * `steeranglefeedback` at 100 Hz whose value, read through SAD's curvature formula (2 · value / 2.588),
- * gives the path's curvature (yaw rate / speed; 0 below 0.5 m/s); a `route` along the driven path extended
- * at both ends; and `meta` counts. Real steering-wheel angles are larger (steering ratio ≈ 15); this
- * matches what SAD reads, not the physical wheel.
+ * `pose` at 50 Hz with position, orientation, ego-frame velocity, acceleration and
+ * rotation rate; `steeranglefeedback` at 100 Hz holding a steering-wheel angle in radians (positive =
+ * left) from the path's curvature (yaw rate / speed; 0 below 0.5 m/s) through a bicycle model and a
+ * steering ratio; a `route` along the driven path extended at both ends; and `meta` counts.
  */
 export function canBusFromEgoPoses(
   egoPoses: readonly EgoPoseSample[],
@@ -165,7 +171,9 @@ export function canBusFromEgoPoses(
   const poseRateHz = options.poseRateHz ?? 50;
   const steerRateHz = options.steerRateHz ?? 100;
   const marginUs = options.marginUs ?? 0;
-  const steeringLengthM = options.sadSteeringLengthM ?? 2.588;
+  const wheelbaseM = options.wheelbaseM ?? 2.588;
+  const steeringRatio = options.steeringRatio ?? 14.5;
+  const gravityMps2 = options.gravityMps2 ?? 9.81;
   const routeExtensionM = options.routeExtensionM ?? 50;
   const routeSpacingM = options.routeSpacingM ?? 1;
   // Sorted by time, one pose per timestamp (sensors can share an ego pose time).
@@ -194,7 +202,10 @@ export function canBusFromEgoPoses(
       pos: track.position(t),
       orientation: q.normalised().elements as QuaternionWxyz,
       vel: toEgo(q, track.velocity(t)),
-      accel: toEgo(q, [0, 1, 2].map((k) => (v1[k] - v0[k]) / (2 * h * 1e-6)) as Vec3),
+      accel: toEgo(
+        q,
+        [0, 1, 2].map((k) => (v1[k] - v0[k]) / (2 * h * 1e-6) + (k === 2 ? gravityMps2 : 0)) as Vec3,
+      ),
       rotation_rate: track.rotationRate(t, h),
     });
   }
@@ -206,7 +217,8 @@ export function canBusFromEgoPoses(
     const speed = Math.hypot(v[0], v[1]);
     const yawRate = track.rotationRate(t, steerPeriodUs)[2];
     const curvature = speed > 0.5 ? yawRate / speed : 0;
-    const value = Math.min(6.3, Math.max(-7.7, (curvature * steeringLengthM) / 2));
+    // Bicycle model: road-wheel angle atan(κ·L), times the steering ratio, clamped to the recorded range.
+    const value = Math.min(6.3, Math.max(-7.7, steeringRatio * Math.atan(curvature * wheelbaseM)));
     steeranglefeedback.push({ utime: t, value });
   }
 

@@ -259,7 +259,7 @@ describe('canBusFromEgoPoses', () => {
     };
   });
 
-  it('gives messages that agree with the ego motion and with what SAD reads', () => {
+  it('gives messages that agree with the ego motion', () => {
     const can = canBusFromEgoPoses(egoPoses);
     expect(can.pose).toHaveLength(201); // 4 s at 50 Hz, both ends included
     expect(can.steeranglefeedback).toHaveLength(401);
@@ -269,9 +269,14 @@ describe('canBusFromEgoPoses', () => {
     expect(mid.vel[0]).toBeCloseTo(6, 2); // forward speed
     expect(mid.vel[1]).toBeCloseTo(0, 2);
     expect(mid.accel[1]).toBeCloseTo(6 ** 2 / radius, 2); // centripetal, to the left
+    expect(mid.accel[2]).toBeCloseTo(9.81, 6); // an accelerometer's reading of gravity on flat ground
     expect(mid.rotation_rate[2]).toBeCloseTo(0.05, 4); // slerp turns into nlerp for small angles (pyquaternion)
-    // SAD: curvature = 2 · steering / 2.588 must be 1 / radius.
-    expect((2 * can.steeranglefeedback[200].value) / 2.588).toBeCloseTo(1 / radius, 5);
+    // Steering-wheel angle: ratio 14.5 × road-wheel angle atan(wheelbase 2.588 m / radius).
+    expect(can.steeranglefeedback[200].value).toBeCloseTo(14.5 * Math.atan(2.588 / radius), 4);
+    expect(canBusFromEgoPoses(egoPoses, { steeringRatio: 1 }).steeranglefeedback[200].value).toBeCloseTo(
+      Math.atan(2.588 / radius),
+      5,
+    );
     expect(can.meta.pose.message_count).toBe(201);
     expect(can.route.length).toBeGreaterThan(100 + 24);
     expect(() => canBusFromEgoPoses(egoPoses.slice(0, 1))).toThrow(SpikedriveError);
