@@ -274,8 +274,15 @@ function bevOverlay(bev: BevPanel, left: number, top: number, size: number): str
   const legend: [string, Rgb][] = [];
   for (const name of [...new Set(bev.boxes.map((b) => b.name))].sort())
     legend.push([name, categoryColor(name)]);
-  for (const layer of bev.mapLayers)
-    legend.push([layer.name, MAP_LAYER_COLORS[layer.name] ?? [128, 128, 128]]);
+  for (const layer of bev.mapLayers) {
+    // Only layers that show up in the patch.
+    if (layer.mask.includes(1)) legend.push([layer.name, MAP_LAYER_COLORS[layer.name] ?? [128, 128, 128]]);
+  }
+  // A white card behind the legend keeps it readable over map layers.
+  const cardWidth = 26 + 7.2 * Math.max(0, ...legend.map(([name]) => name.length)) + 8;
+  parts.push(
+    `<rect x="${left + 2}" y="${top + 2}" width="${f1(cardWidth)}" height="${legend.length * 16 + 10}" fill="#ffffff" fill-opacity="0.8"/>`,
+  );
   let y = top + 8;
   for (const [name, c] of legend) {
     parts.push(
@@ -285,6 +292,7 @@ function bevOverlay(bev: BevPanel, left: number, top: number, size: number): str
     y += 16;
   }
   parts.push(
+    `<rect x="${left + size - 262}" y="${top + 2}" width="260" height="58" fill="#ffffff" fill-opacity="0.8"/>`,
     `<text x="${left + size - 8}" y="${top + 18}" text-anchor="end" fill="#202020" font-size="13">BEV, ego frame, ±${bev.rangeM} m, forward ↑</text>`,
     `<text x="${left + size - 8}" y="${top + 36}" text-anchor="end" fill="#606060" font-size="12">ego past - - -</text>`,
     `<text x="${left + size - 8}" y="${top + 52}" text-anchor="end" fill="#8e24aa" font-size="12">ego future ——</text>`,
