@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { isSpikedriveError } from '../util/index.ts';
 import { registerDataCommands } from './commands/data.ts';
+import { registerDemoDataCommand } from './commands/synth.ts';
 
 /** Builds the `spikedrive` command tree. Each command family lives in its own file under commands/. */
 export function buildProgram(): Command {
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerDataCommands(program);
+  registerDemoDataCommand(program);
   return program;
 }
 
