@@ -1,4 +1,4 @@
-// `npm run bench -- render [repeats]`: the synthetic world's camera rasteriser and JPEG encoder at nuScenes
+// `npm run bench -- render [repeats] [--town]`: the synthetic world's camera rasteriser and JPEG encoder at nuScenes
 // size (1600×900), on a hand-made street (test fixture), one core. Prints one JSON line per case.
 import { encodeJpeg, renderCamera } from '../data-loaders/synthetic/render/index.ts';
 import {
@@ -8,14 +8,16 @@ import {
   streetGround,
 } from '../test/unit/synthetic/render-fixtures.ts';
 
-const repeats = Number(process.argv[2] ?? 15);
+const repeats = Number(process.argv.find((a, i) => i >= 2 && /^\d+$/.test(a)) ?? 15);
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 const round = (x: number) => Math.round(x * 10) / 10;
 
-const world = { ground: streetGround(), cuboids: streetCuboids() };
+// `--town` uses a 680 m square ground (as the synthetic world's maps), where texture cache misses dominate.
+const town = process.argv.includes('--town');
+const world = { ground: streetGround(town ? 680 : 240), cuboids: streetCuboids() };
 const views = rigViews(0, -1.75, 0);
 // Warm-up: builds the ground's mip pyramid and the noise table once, and lets the JIT settle.
 let t = performance.now();
@@ -24,13 +26,18 @@ const firstMs = performance.now() - t;
 for (const v of views) renderCamera(v, world);
 
 const renderMs: number[][] = views.map(() => []);
+// CPU time of the (synchronous, single-threaded) render: steadier than wall time on a shared machine.
+const renderCpuMs: number[] = [];
 const encodeMs: number[] = [];
 const jpegBytes: number[] = [];
 for (let k = 0; k < repeats; k++) {
   for (let i = 0; i < views.length; i++) {
     t = performance.now();
+    const cpu = process.cpuUsage();
     const r = renderCamera(views[i], world);
+    const used = process.cpuUsage(cpu);
     renderMs[i].push(performance.now() - t);
+    renderCpuMs.push((used.user + used.system) / 1000);
     if (i === 1) {
       t = performance.now();
       const jpeg = await encodeJpeg(r.rgb, 1600, 900, 90);
@@ -39,7 +46,14 @@ for (let k = 0; k < repeats; k++) {
     }
   }
 }
-const base = { backend: 'cpu-js', width: 1600, height: 900, repeats, cuboids: world.cuboids.length };
+const base = {
+  backend: 'cpu-js',
+  width: 1600,
+  height: 900,
+  repeats,
+  cuboids: world.cuboids.length,
+  groundCells: world.ground.width * world.ground.height,
+};
 for (let i = 0; i < views.length; i++) {
   console.log(
     JSON.stringify({ bench: `render-${CAMERA_ORDER[i]}`, ...base, render_ms: round(median(renderMs[i])) }),
@@ -49,7 +63,14 @@ const all = renderMs.flat();
 const renderMedian = median(all);
 const encodeMedian = median(encodeMs);
 console.log(JSON.stringify({ bench: 'render-first-call', ...base, render_ms: round(firstMs) }));
-console.log(JSON.stringify({ bench: 'render-six-cameras', ...base, render_ms: round(renderMedian) }));
+console.log(
+  JSON.stringify({
+    bench: 'render-six-cameras',
+    ...base,
+    render_ms: round(renderMedian),
+    render_cpu_ms: round(median(renderCpuMs)),
+  }),
+);
 console.log(
   JSON.stringify({
     bench: 'encode-jpeg-q90',

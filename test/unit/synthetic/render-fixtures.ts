@@ -95,11 +95,10 @@ export function flatGround(
 
 /**
  * An east–west road with two lanes each way, dashed white lane lines, a yellow centre line, kerbs,
- * sidewalks and grass, crossed by a north–south road with zebra crossings: 240 m square at 0.1 m.
+ * sidewalks and grass, crossed by a north–south road with zebra crossings: `size` m square (default 240) at 0.1 m.
  */
-export function streetGround(): GroundRaster {
+export function streetGround(size = 240): GroundRaster {
   const res = 0.1;
-  const size = 240;
   const n = Math.round(size / res);
   const rgb = new Uint8Array(n * n * 3);
   const ox = -size / 2;
