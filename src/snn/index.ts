@@ -1,6 +1,7 @@
 // The spiking core: neurons (LIF/IF) with surrogate gradients, SAD's spiking layers under the reference checkpoint
 // names, the two time schemes, quantisers, and per-layer activity instrumentation. Knows nothing of driving.
 export { type ActivityRecord, firingRates, type LayerActivity } from './activity.ts';
+export * from './backend/index.ts';
 export * from './instrument/index.ts';
 export * from './layers/index.ts';
 export * from './neurons/index.ts';
