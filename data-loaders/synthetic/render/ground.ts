@@ -180,6 +180,8 @@ const SKY_LUT = (() => {
 })();
 
 const GROUND_DEPTH_BIAS = 1 - 1e-5;
+/** Steepest texel-edge blend when the ground is magnified (edges no sharper than 1/8 texel). */
+const MAX_SHARPEN = 8;
 
 /** Fog table resolution: entries per metre of ray length. */
 const FOG_STEPS_PER_M = 2;
@@ -240,6 +242,7 @@ export function drawGroundAndSky(
   const levelThresholdSq = new Float64Array(levels.length + 1);
   for (let k = 0; k < levels.length; k++) levelThresholdSq[k] = levels[k].cellM * levels[k].cellM;
   levelThresholdSq[levels.length] = Number.POSITIVE_INFINITY;
+  const cellSq0 = levelThresholdSq[0];
   const fogWeights = fog.weights;
   const maxDistanceM = fog.maxDistanceM;
   const hazeR = HORIZON_RGB[0];
@@ -293,8 +296,20 @@ export function drawGroundAndSky(
             // Bilinear, clamped at the raster's edges (fcx ≥ −1, so truncation after +1 is a floor).
             let c0 = ((fcx + 1) | 0) - 1;
             let r0 = ((fcy + 1) | 0) - 1;
-            const wx = fcx - c0;
-            const wy = fcy - r0;
+            let wx = fcx - c0;
+            let wy = fcy - r0;
+            if (level === 0 && footSq < cellSq0) {
+              // Magnified: plain bilinear would smear a 10 cm lane line over many pixels. Steepen the
+              // blend so texel edges are about one pixel wide (a pixel-footprint-aware filter).
+              let k = Math.sqrt(cellSq0 / footSq);
+              if (k > MAX_SHARPEN) k = MAX_SHARPEN;
+              wx = 0.5 + (wx - 0.5) * k;
+              wy = 0.5 + (wy - 0.5) * k;
+              if (wx < 0) wx = 0;
+              else if (wx > 1) wx = 1;
+              if (wy < 0) wy = 0;
+              else if (wy > 1) wy = 1;
+            }
             let c1 = c0 + 1;
             let r1 = r0 + 1;
             if (c0 < 0) c0 = 0;
