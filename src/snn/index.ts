@@ -23,6 +23,7 @@ export {
   validateSurrogate,
 } from './surrogate.ts';
 export {
+  broadcastTo,
   flattenTime,
   meanOverTime,
   repeatOverTime,

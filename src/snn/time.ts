@@ -26,7 +26,15 @@ export function repeatOverTime(x: tf.Tensor, steps: number): tf.Tensor {
       fix: 'SAD repeats each image T = 4 times.',
     });
   }
-  return tf.tidy(() => tf.tile(tf.expandDims(x, 0), [steps, ...x.shape.map(() => 1)]));
+  return broadcastTo(tf.expandDims(x, 0), [steps, ...x.shape]);
+}
+
+/**
+ * Broadcasts `x` to `shape` by adding zeros, which (unlike `tf.tile`/`tf.broadcastTo`, whose gradients tfjs lacks
+ * for rank 5) is differentiable at any rank.
+ */
+export function broadcastTo(x: tf.Tensor, shape: number[]): tf.Tensor {
+  return tf.tidy(() => tf.add(x, tf.zeros(shape)));
 }
 
 /** Rate decoding: [T, B, …] → [B, …], the mean over SNN time (spikes become firing rates). */

@@ -39,6 +39,12 @@ export interface ActivityReport {
   /** Precision of real-valued output in bits (32 unless quantised). */
   outputBitsPerValue?: number;
   /**
+   * Whether to look at an input the instrument has not seen before to decide if it is spikes (two extra passes
+   * over it). Neurons pass false: their input is a current, counted as real-valued, and no operation count
+   * depends on it. Default true.
+   */
+  inspectInput?: boolean;
+  /**
    * Sequence repetition computed once: this call stands for `repeat` identical calls (one per time step), and
    * every count (elements, spikes, MACs, updates, state bytes, bits) is multiplied by it, so the record reads as
    * the reference's T-fold computation with `inputRepeatedOverTime` set. Default 1.
@@ -103,8 +109,17 @@ export class Instrument {
   private readonly boundaries: PendingBoundary[] = [];
   private readonly owned: tf.Tensor[] = [];
   private finished = false;
+  private spentMs = 0;
 
   constructor(private readonly options: InstrumentOptions = {}) {}
+
+  /**
+   * Milliseconds spent inside the instrument so far (recording, counting, read-out), i.e. what counting added to
+   * the forward pass on synchronous back ends (cpu, wasm).
+   */
+  get elapsedMs(): number {
+    return this.spentMs;
+  }
 
   /** Layers recorded so far (calls, not merged). */
   get pendingCalls(): number {
@@ -134,6 +149,12 @@ export class Instrument {
 
   /** Records one layer call. */
   record(report: ActivityReport): void {
+    const t0 = performance.now();
+    this.recordUntimed(report);
+    this.spentMs += performance.now() - t0;
+  }
+
+  private recordUntimed(report: ActivityReport): void {
     if (this.finished) {
       throw new SpikedriveError('Instrument.record() after finish()', {
         subject: report.layer.name,
@@ -142,7 +163,10 @@ export class Instrument {
     }
     const baseName = report.suffix ? `${report.layer.name}.${report.suffix}` : report.layer.name;
     const module = this.options.moduleOf?.(baseName) ?? report.layer.pipelineModule;
-    const inputFacts = this.factsFor(report.input);
+    const inputFacts =
+      report.inspectInput === false
+        ? (this.facts.get(report.input.id) ?? { spiking: false, nonZero: report.input.size })
+        : this.factsFor(report.input);
     let outputSpikes: Count = 0;
     if (report.outputSpiking) {
       outputSpikes = report.outputSpikes ?? this.own(countNonZero(report.output));
@@ -187,14 +211,20 @@ export class Instrument {
 
   /** Reads all counts (one device read) and returns the activity record; the instrument is spent afterwards. */
   async finish(): Promise<ActivityRecord> {
+    const t0 = performance.now();
     const values = this.owned.length === 0 ? new Int32Array(0) : await this.readAll();
-    return this.assemble(values);
+    const record = this.assemble(values);
+    this.spentMs += performance.now() - t0;
+    return record;
   }
 
   /** As `finish()`, reading synchronously (fine on the cpu and wasm back ends). */
   finishSync(): ActivityRecord {
+    const t0 = performance.now();
     const values = this.owned.length === 0 ? new Int32Array(0) : this.readAllSync();
-    return this.assemble(values);
+    const record = this.assemble(values);
+    this.spentMs += performance.now() - t0;
+    return record;
   }
 
   /** Frees the count tensors without reading them. */

@@ -3,6 +3,7 @@ import { SpikedriveError } from '../../util/errors.ts';
 import type { Rng } from '../../util/rng.ts';
 import { LifNode, type LifNodeOptions } from '../neurons/node.ts';
 import { SAD_NEURONS } from '../neurons/presets.ts';
+import { broadcastTo } from '../time.ts';
 import { BatchNorm2d, ConvBn } from './batchnorm.ts';
 import { Conv2d } from './conv.ts';
 import { layerRng } from './init.ts';
@@ -110,7 +111,7 @@ export class SpikingAsppPooling extends SnnModule {
       const shape = [...s.shape];
       shape[s.rank - 3] = h;
       shape[s.rank - 2] = w;
-      return tf.broadcastTo(s, shape);
+      return broadcastTo(s, shape);
     });
     tf.dispose([p, c, s]);
     return out;

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { SpikedriveError } from '../../util/errors.ts';
+import { repeatOverTime } from '../time.ts';
 import { type Conv2d, stepsAndBatch } from './conv.ts';
 import { hwioToOihw } from './layout.ts';
 import { type ForwardContext, SnnModule } from './module.ts';
@@ -214,7 +215,7 @@ export class ConvBn {
       y = this.bn.forward(c, ctx, { sampleMultiplier: steps, repeat: steps });
       c.dispose();
     }
-    const out = tf.tidy(() => tf.tile(tf.expandDims(y, 0), [steps, ...y.shape.map(() => 1)]));
+    const out = repeatOverTime(y, steps);
     y.dispose();
     return out;
   }

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../util/rng.ts';
 import { LifNode, type LifNodeOptions } from '../neurons/node.ts';
 import { SAD_NEURONS } from '../neurons/presets.ts';
+import { repeatOverTime } from '../time.ts';
 import { BatchNorm2d, ConvBn } from './batchnorm.ts';
 import { Conv2d } from './conv.ts';
 import { layerRng } from './init.ts';
@@ -73,7 +74,7 @@ export class MsDownSampling extends SnnModule {
    */
   forwardRepeated(x: tf.Tensor, steps: number, ctx: ForwardContext = {}): tf.Tensor {
     if (this.encodeLif !== null) {
-      const repeated = tf.tidy(() => tf.tile(tf.expandDims(x, 0), [steps, ...x.shape.map(() => 1)]));
+      const repeated = repeatOverTime(x, steps);
       const y = this.forward(repeated, ctx);
       repeated.dispose();
       return y;

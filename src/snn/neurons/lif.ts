@@ -11,6 +11,7 @@ import {
   spikeFunction,
   validateSurrogate,
 } from '../surrogate.ts';
+import { broadcastTo as broadcastTensor } from '../time.ts';
 
 /**
  * Leaky integrate-and-fire (and IF) neurons with SpikingJelly 0.0.0.0.12 semantics, as SAD uses them:
@@ -223,7 +224,9 @@ export function lifForwardArrays(
   const th = fr(params.vThreshold);
   const hard = params.vReset !== null;
   const geq = params.firing === 'geq';
-  const snap = params.stateQuant?.snap;
+  const snap = params.stateQuant === null ? null : params.stateQuant.snap;
+  // Branch flags hoisted out of the loop (reading them from `params` per element costs ~3×).
+  const mode = params.kind === 'if' ? 0 : params.decayInput ? (vr === 0 ? 1 : 2) : vr === 0 ? 3 : 4;
   let count = 0;
   for (let t = 0; t < steps; t++) {
     const base = t * n;
@@ -231,20 +234,18 @@ export function lifForwardArrays(
       const vi = v[i];
       const xi = x[base + i];
       let h: number;
-      if (params.kind === 'if') h = fr(vi + xi);
-      else if (params.decayInput) {
-        h = vr === 0 ? fr(vi + fr(fr(xi - vi) / tau)) : fr(vi + fr(fr(xi - fr(vi - vr)) / tau));
-      } else {
-        h = vr === 0 ? fr(fr(vi * leak) + xi) : fr(fr(vi - fr(fr(vi - vr) / tau)) + xi);
-      }
-      if (snap !== undefined) h = snap(h);
+      if (mode === 1) h = fr(vi + fr(fr(xi - vi) / tau));
+      else if (mode === 0) h = fr(vi + xi);
+      else if (mode === 2) h = fr(vi + fr(fr(xi - fr(vi - vr)) / tau));
+      else if (mode === 3) h = fr(fr(vi * leak) + xi);
+      else h = fr(fr(vi - fr(fr(vi - vr) / tau)) + xi);
+      if (snap !== null) h = snap(h);
       if (charged !== null) charged[base + i] = h;
       const d = fr(h - th);
-      const s = geq ? d >= 0 : d > 0;
-      if (s) {
+      if (geq ? d >= 0 : d > 0) {
         spikes[base + i] = 1;
         count++;
-        v[i] = hard ? vr : fr(h - th);
+        v[i] = hard ? vr : d;
       } else {
         v[i] = h;
       }
@@ -275,6 +276,7 @@ export function lifBackwardArrays(
   const dhdx = params.kind === 'if' || !params.decayInput ? 1 : 1 / params.tau;
   const dhdv = params.kind === 'if' ? 1 : 1 - 1 / params.tau;
   const fr = Math.fround;
+  const detachReset = params.detachReset;
   for (let t = steps - 1; t >= 0; t--) {
     const base = t * n;
     for (let i = 0; i < n; i++) {
@@ -284,8 +286,8 @@ export function lifBackwardArrays(
       const g = sg(d);
       // dV/dH through the reset; without detach the reset's spike also carries the surrogate gradient.
       let dvdh: number;
-      if (hard) dvdh = params.detachReset ? 1 - s : 1 - s + (vr - h) * g;
-      else dvdh = params.detachReset ? 1 : 1 - th * g;
+      if (hard) dvdh = detachReset ? 1 - s : 1 - s + (vr - h) * g;
+      else dvdh = detachReset ? 1 : 1 - th * g;
       const dh = dSpikes[base + i] * g + dv[i] * dvdh;
       dx[base + i] = dh * dhdx;
       dv[i] = dh * dhdv;
@@ -382,7 +384,7 @@ export function lifMultiStepFused(
     };
   });
   const out = tf.tidy(() => {
-    const v0 = state === null ? initialMembrane(stepShape, params) : tf.broadcastTo(state.v, stepShape);
+    const v0 = state === null ? initialMembrane(stepShape, params) : broadcastTensor(state.v, stepShape);
     const packed = op(inputs, v0);
     return {
       spikes: tf.slice(packed, 0, steps),

@@ -146,6 +146,7 @@ export class LifNode extends SnnModule {
       equivalentMacs: 0,
       synaptic: false,
       neuronUpdates: input.size,
+      inspectInput: false,
       outputSpiking: true,
       outputSpikes: spikeCount ?? undefined,
       stateBytesRead: input.size * stateBytes,
@@ -214,6 +215,7 @@ export class HeavisideActivation extends SnnModule {
       equivalentMacs: 0,
       synaptic: false,
       neuronUpdates: x.size,
+      inspectInput: false,
       outputSpiking: true,
     });
     return out;
