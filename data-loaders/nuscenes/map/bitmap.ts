@@ -7,9 +7,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { SpikedriveError } from '../../../src/util/errors.ts';
+import type { MapLocation } from '../types.ts';
 import { MAP_LOCATIONS } from '../types.ts';
 import { isMapLocation } from './load.ts';
-import type { MapLocation } from './types.ts';
 
 export type BitMapLayer = 'basemap' | 'semantic_prior';
 

@@ -5,8 +5,6 @@
  */
 import type { MapLocation } from '../types.ts';
 
-export type { MapLocation };
-
 /** Layers whose records carry a polygon (drivable_area has several). */
 export const NON_GEOMETRIC_POLYGON_LAYERS = [
   'drivable_area',
