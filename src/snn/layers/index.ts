@@ -40,9 +40,18 @@ export {
   MsDownSampling,
   type MsDownSamplingOptions,
 } from './ms-blocks.ts';
-export { Dropout, GlobalAvgPool, MaxPool2d, padToEven, resizeBilinearTorch, Upsample } from './ops.ts';
+export {
+  Activation,
+  Dropout,
+  GlobalAvgPool,
+  MaxPool2d,
+  padToEven,
+  resizeBilinearTorch,
+  Upsample,
+} from './ops.ts';
 export {
   BlockSequence,
+  BlockSequence as Sequential,
   MsResNetBlock,
   msResNetLayer,
   type ResNetBlockOptions,

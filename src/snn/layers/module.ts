@@ -108,7 +108,8 @@ export abstract class SnnModule {
     }
     this.childModules.set(key, child);
     child.setPath(joinName(this.path, key));
-    child.setPipelineModule(this.owner);
+    // A parent without a module yet leaves the child's own assignment alone.
+    if (this.owner !== 'unassigned') child.setPipelineModule(this.owner);
     return child;
   }
 

@@ -106,6 +106,25 @@ export class GlobalAvgPool extends SnnModule {
   }
 }
 
+/** Element-wise activations for the ANN heads around the spiking core (`nn.ReLU`, `nn.Sigmoid`, `nn.Tanh`). */
+export class Activation extends SnnModule {
+  readonly kind = 'activation';
+  constructor(readonly fn: 'relu' | 'sigmoid' | 'tanh') {
+    super();
+    if (!['relu', 'sigmoid', 'tanh'].includes(fn)) {
+      throw new SpikedriveError(`Unknown activation "${fn}"`, {
+        subject: 'Activation',
+        fix: 'Use relu, sigmoid or tanh.',
+      });
+    }
+  }
+
+  forward(x: tf.Tensor): tf.Tensor {
+    if (this.fn === 'relu') return tf.relu(x);
+    return this.fn === 'sigmoid' ? tf.sigmoid(x) : tf.tanh(x);
+  }
+}
+
 /** `nn.Dropout(p)`: zeroes with probability p and scales survivors by 1/(1 − p) in training; identity in eval. */
 export class Dropout extends SnnModule {
   readonly kind = 'dropout';

@@ -202,8 +202,8 @@ export class SewBasicBlock extends ResidualBlockBase {
 }
 
 /**
- * A run of blocks registered `0`, `1`, … (an `nn.Sequential`, e.g. `decoder.layer2`). `makeLayer` follows
- * torchvision: the first block takes the stride and the shortcut, the rest keep the width.
+ * A run of layers registered `0`, `1`, … and applied in order: an `nn.Sequential` (e.g. `decoder.layer2`, or a
+ * head conv → BN → activation). Exported as `Sequential` too.
  */
 export class BlockSequence<
   B extends SnnModule & { forward(x: tf.Tensor, ctx?: ForwardContext): tf.Tensor },

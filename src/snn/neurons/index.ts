@@ -1,5 +1,6 @@
 // Spiking neurons: pure step functions (Norse style) and the layer objects that hold their state.
 export {
+  autoPrefersFused,
   type FusedLifResult,
   fusedAvailable,
   ifParams,

@@ -6,7 +6,7 @@ import type { LayerQuantSpec } from '../quant/config.ts';
 import { createStateQuantizer, type StateQuantSpec } from '../quant/state.ts';
 import { ATAN_SURROGATE, type Firing, type SurrogateSpec, spikeFunction } from '../surrogate.ts';
 import {
-  fusedAvailable,
+  autoPrefersFused,
   lifMultiStep,
   lifMultiStepFused,
   lifParams,
@@ -166,7 +166,7 @@ export class LifNode extends SnnModule {
       );
     }
     const state: NeuronState | null = this.v === null ? null : { v: this.v };
-    const useFused = this.impl === 'fused' || (this.impl === 'auto' && fusedAvailable());
+    const useFused = this.impl === 'fused' || (this.impl === 'auto' && autoPrefersFused());
     let spikeCount: number | null = null;
     const result = tf.tidy(() => {
       if (useFused) {

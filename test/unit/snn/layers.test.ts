@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  Activation,
   BatchNorm2d,
   Conv2d,
   ConvBn,
@@ -14,6 +15,7 @@ import {
   meanOverTime,
   msResNetLayer,
   repeatOverTime,
+  Sequential,
   SewBasicBlock,
   SnnModule,
   SpikingBottleneck,
@@ -201,6 +203,30 @@ describe('layer semantics', () => {
     const h = cell.forward(tf.tensor2d([1, -1], [2, 1]), tf.tensor2d([0.5, 0.5], [2, 1]));
     expect(values(h)).toEqual([1, 0.5]);
     cell.dispose();
+  });
+
+  it('Sequential numbers its layers like nn.Sequential (an ANN head: conv → BN → ReLU → conv)', () => {
+    const rng = createRng(6);
+    const head = new Sequential([
+      new Conv2d({ inChannels: 4, outChannels: 4, kernelSize: 3, padding: 1, bias: false, rng }),
+      new BatchNorm2d({ numFeatures: 4 }),
+      new Activation('relu'),
+      new Conv2d({ inChannels: 4, outChannels: 2, kernelSize: 1, rng }),
+    ]);
+    head.setPath('decoder.instance_offset_head');
+    expect(head.namedParameters().map((p) => p.name)).toEqual([
+      'decoder.instance_offset_head.0.weight',
+      'decoder.instance_offset_head.1.weight',
+      'decoder.instance_offset_head.1.bias',
+      'decoder.instance_offset_head.1.running_mean',
+      'decoder.instance_offset_head.1.running_var',
+      'decoder.instance_offset_head.1.num_batches_tracked',
+      'decoder.instance_offset_head.3.weight',
+      'decoder.instance_offset_head.3.bias',
+    ]);
+    expect(head.forward(tf.randomNormal([2, 5, 5, 4])).shape).toEqual([2, 5, 5, 2]);
+    expect(values(new Activation('relu').forward(tf.tensor1d([-1, 2])))).toEqual([0, 2]);
+    head.dispose();
   });
 
   it('SEW blocks merge with ADD, AND or IAND', () => {
