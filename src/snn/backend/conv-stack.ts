@@ -6,6 +6,7 @@
  * training module (buildModel) so the data-parallel trainer and the benchmark run exactly the same code.
  */
 import * as tf from '@tensorflow/tfjs';
+import { spikeOp } from './kernels/spike.ts';
 import type { TrainableModel, TrainModuleContext } from './parallel/types.ts';
 
 export interface ConvStackConfig {
@@ -17,6 +18,11 @@ export interface ConvStackConfig {
   filters?: [number, number, number];
   /** Seed of the weight initialisation. */
   seed?: number;
+  /**
+   * How the spike is computed: 'fused' (default) is the registered spike kernel (kernels/spike.ts); 'customGrad'
+   * is tf.step + tf.customGrad with the surrogate as element-wise ops (the ecosystem.md §2 formulation).
+   */
+  spike?: 'fused' | 'customGrad';
 }
 
 const THRESHOLD = 1;
@@ -61,12 +67,20 @@ export function createConvStack(config: ConvStackConfig = {}): ConvStack {
   };
 }
 
+const fusedSpike = (v: tf.Tensor) =>
+  spikeOp(v, { threshold: THRESHOLD, surrogate: { kind: 'sigmoid', alpha: ALPHA }, firing: 'gt' });
+
 /** Forward pass: spikes of the third layer, [N, H/4, W/4, f3]. */
-export function convStackForward(stack: ConvStack, x: tf.Tensor4D): tf.Tensor4D {
+export function convStackForward(
+  stack: ConvStack,
+  x: tf.Tensor4D,
+  spike: 'fused' | 'customGrad' = 'fused',
+): tf.Tensor4D {
+  const s = spike === 'fused' ? fusedSpike : spikeSigmoid;
   return tf.tidy(() => {
-    const a1 = spikeSigmoid(tf.conv2d(x, stack.w1 as tf.Tensor4D, 2, 1));
-    const a2 = spikeSigmoid(tf.conv2d(a1 as tf.Tensor4D, stack.w2 as tf.Tensor4D, 2, 1));
-    return spikeSigmoid(tf.conv2d(a2 as tf.Tensor4D, stack.w3 as tf.Tensor4D, 1, 1)) as tf.Tensor4D;
+    const a1 = s(tf.conv2d(x, stack.w1 as tf.Tensor4D, 2, 1));
+    const a2 = s(tf.conv2d(a1 as tf.Tensor4D, stack.w2 as tf.Tensor4D, 2, 1));
+    return s(tf.conv2d(a2 as tf.Tensor4D, stack.w3 as tf.Tensor4D, 1, 1)) as tf.Tensor4D;
   });
 }
 
@@ -75,7 +89,7 @@ export function buildModel(config: ConvStackConfig, _ctx?: TrainModuleContext): 
   const stack = createConvStack(config);
   return {
     variables: { w1: stack.w1, w2: stack.w2, w3: stack.w3 },
-    loss: (batch) => tf.mean(convStackForward(stack, batch.x as tf.Tensor4D)) as tf.Scalar,
+    loss: (batch) => tf.mean(convStackForward(stack, batch.x as tf.Tensor4D, config.spike)) as tf.Scalar,
     dispose: () => {
       stack.w1.dispose();
       stack.w2.dispose();

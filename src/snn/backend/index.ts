@@ -22,6 +22,15 @@ export {
   setKernelThreads,
   unpatchBackendKernels,
 } from './kernels/register.ts';
+export {
+  registerSpikeKernels,
+  SPIKE_KERNEL,
+  type SpikeOptions,
+  type SpikeSurrogate,
+  SURROGATE_GRAD_KERNEL,
+  spikeOp,
+  unregisterSpikeKernels,
+} from './kernels/spike.ts';
 export { buildNativeKernels, type NativeBuildResult, nativeCacheDir } from './native/build.ts';
 export {
   loadNativeKernels,

@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { SpikedriveError } from '../../util/errors.ts';
 import { type PatchedKernel, patchBackendKernels, setKernelThreads } from './kernels/register.ts';
+import { registerSpikeKernels, SPIKE_KERNEL, SURROGATE_GRAD_KERNEL } from './kernels/spike.ts';
 import { loadNativeKernels, type NativeKernels, nativeDisabledByEnv } from './native/load.ts';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
@@ -179,6 +180,13 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
       nativeNote = 'JS conv kernels (native kernels switched off)';
     }
     patched = patchBackendKernels(chosen, { native, threads });
+  } else {
+    // tfjs-node: its own kernels are native already; only the fused spike op needs registering (composite).
+    const impl = registerSpikeKernels(tf.getBackend(), null, () => 1);
+    patched = [
+      { kernelName: SPIKE_KERNEL, implementation: impl },
+      { kernelName: SURROGATE_GRAD_KERNEL, implementation: impl },
+    ];
   }
   setKernelThreads(threads);
   const usedThreads = native ? threads : 1;

@@ -22,8 +22,14 @@ import {
   outShape,
 } from './geometry.ts';
 import { type HostBackendName, hostMemory, sizeOf } from './host.ts';
+import {
+  registerSpikeKernels,
+  SPIKE_KERNEL,
+  SURROGATE_GRAD_KERNEL,
+  unregisterSpikeKernels,
+} from './spike.ts';
 
-export type KernelImplementation = 'native' | 'composite' | 'js';
+export type KernelImplementation = 'native' | 'composite' | 'js' | 'shared';
 
 export interface PatchedKernel {
   kernelName: string;
@@ -271,6 +277,26 @@ function jsDepthwiseInput(backendName: HostBackendName): tf.KernelFunc {
   };
 }
 
+// ------------------------------------------------------------------------------------------------ identity
+
+interface RefCountingBackend {
+  incRef(dataId: tf.TensorInfo['dataId']): void;
+}
+
+/**
+ * wasm's Identity copies the tensor; tfjs calls it to save every input a gradient needs (conv x and filter,
+ * spike input), one full copy each per step. Tensors are immutable, so sharing the memory with a reference
+ * count is safe: it is what the cpu back end's Identity does, and what wasm's own Reshape does.
+ */
+function sharedIdentity(backendName: string): tf.KernelFunc {
+  return (args) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    if (x.dtype === 'string') return delegate('Identity', backendName, args);
+    (args.backend as unknown as RefCountingBackend).incRef(x.dataId);
+    return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+  };
+}
+
 // ------------------------------------------------------------------------------------------- registration
 
 function replaceKernel(backendName: string, kernelName: string, kernelFunc: tf.KernelFunc): void {
@@ -304,7 +330,11 @@ export function patchBackendKernels(backendName: HostBackendName, options: Patch
   if (backendName === 'wasm') {
     add('DepthwiseConv2dNativeBackpropFilter', 'js', jsDepthwiseFilter(backendName));
     add('DepthwiseConv2dNativeBackpropInput', 'js', jsDepthwiseInput(backendName));
+    add('Identity', 'shared', sharedIdentity(backendName));
   }
+  const spikeImpl = registerSpikeKernels(backendName, options.native, kernelThreads);
+  list.push({ kernelName: SPIKE_KERNEL, implementation: spikeImpl });
+  list.push({ kernelName: SURROGATE_GRAD_KERNEL, implementation: spikeImpl });
   patchedByBackend.set(backendName, list);
   registerConv2DGradient();
   return [...list];
@@ -312,7 +342,9 @@ export function patchBackendKernels(backendName: HostBackendName, options: Patch
 
 /** Restores a back end's own kernels (tests compare against them). */
 export function unpatchBackendKernels(backendName: string): void {
+  unregisterSpikeKernels(backendName);
   for (const { kernelName } of patchedByBackend.get(backendName) ?? []) {
+    if (kernelName === SPIKE_KERNEL || kernelName === SURROGATE_GRAD_KERNEL) continue;
     const key = `${backendName}/${kernelName}`;
     tf.unregisterKernel(kernelName, backendName);
     const original = originals.get(key);

@@ -32,6 +32,18 @@ export interface NativeKernels {
     dims: Int32Array,
     threads: number,
   ): void;
+  /** out = Θ(x − threshold); gt: 1 fires at > 0, 0 at ≥ 0. */
+  spikeForward(x: Float32Array, out: Float32Array, threshold: number, gt: number, threads: number): void;
+  /** out = dy · g′(x − threshold); surrogate 0 sigmoid(α), 1 atan(α), 2 fast-sigmoid(slope). */
+  surrogateGrad(
+    dy: Float32Array,
+    x: Float32Array,
+    out: Float32Array,
+    threshold: number,
+    surrogate: number,
+    constant: number,
+    threads: number,
+  ): void;
   info(): { simd: string; vectorFloats: number; hardwareThreads: number };
 }
 

@@ -1,0 +1,267 @@
+// `npm run bench -- snn [--iters N] [--no-torch] [--only wasm,cpu,...]`: the spiking conv stack of
+// ../shared/reference/ecosystem.md §2 (x[6,64,176,3] → conv3×3/32 s2 → spike → conv3×3/64 s2 → spike →
+// conv3×3/64 s1 → spike → mean; fwd+bwd = variableGrads over the 3 kernels) on every tensor back end present,
+// beside PyTorch CPU on 2 threads (../shared/bench/torch_conv_stack.py, Debian python3-torch) run in the same
+// process tree. One JSON line per case; times are medians (with mins) after 2 warm-ups:
+//   snn-conv-stack               each back end as selectBackend() sets it up (native kernels where they build)
+//   snn-conv-stack-1thread       the same with one kernel thread
+//   snn-conv-stack-composite     native kernels off (the pure-JS path: composite gradients)
+//   snn-conv-stack-workers       data parallel: 2 worker threads × half batch, 1 kernel thread each
+//   snn-conv-stack (torch-2threads / torch-1thread)  the PyTorch reference
+// Ratios: *_ratio_vs_torch = our median / PyTorch-2-threads median (< 1 = faster than PyTorch).
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import {
+  backendInfo,
+  type BackendName,
+  buildConvStackModel,
+  createWorkerTrainer,
+  type HostTensors,
+  selectBackend,
+} from '../src/snn/backend/index.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const option = (name: string, fallback: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
+};
+const iters = Number(option('iters', '20'));
+const only = option('only', '').split(',').filter(Boolean);
+const withTorch = !args.includes('--no-torch');
+const SHAPE: [number, number, number, number] = [6, 64, 176, 3];
+const MODULE = join(here, '..', 'src', 'snn', 'backend', 'conv-stack.ts');
+
+interface Timing {
+  median: number;
+  min: number;
+}
+
+function time(fn: () => void, n: number, warmup = 2): Timing {
+  for (let i = 0; i < warmup; i++) fn();
+  const ts: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    fn();
+    ts.push(performance.now() - t0);
+  }
+  ts.sort((a, b) => a - b);
+  return { median: round(ts[ts.length >> 1]), min: round(ts[0]) };
+}
+
+async function timeAsync(fn: () => Promise<unknown>, n: number, warmup = 2): Promise<Timing> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const ts: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await fn();
+    ts.push(performance.now() - t0);
+  }
+  ts.sort((a, b) => a - b);
+  return { median: round(ts[ts.length >> 1]), min: round(ts[0]) };
+}
+
+const round = (v: number) => Math.round(v * 100) / 100;
+
+function inputData(): Float32Array {
+  const data = new Float32Array(SHAPE.reduce((a, b) => a * b, 1));
+  let s = 7;
+  for (let i = 0; i < data.length; i++) {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    data[i] = s / 2147483648;
+  }
+  return data;
+}
+
+interface Line {
+  bench: string;
+  backend: string;
+  fwd_ms: number;
+  fwd_bwd_ms: number;
+  [key: string]: unknown;
+}
+
+const lines: Line[] = [];
+function emit(line: Line): void {
+  lines.push(line);
+}
+
+/** One back end in this thread: forward and forward+backward of the stack, as the rest of spikedrive runs it. */
+async function inThread(name: BackendName, variant: 'default' | '1thread' | 'composite'): Promise<void> {
+  const selected = await selectBackend({
+    preferred: name,
+    threads: variant === '1thread' ? 1 : undefined,
+    nativeKernels: variant === 'composite' ? false : undefined,
+  });
+  const info = backendInfo();
+  if (variant !== 'composite' && info.native === null && (name === 'wasm' || name === 'cpu')) {
+    if (variant === '1thread') return; // same as the default line without native kernels
+  }
+  const before = tf.memory().numTensors;
+  const model = buildConvStackModel({ height: SHAPE[1], width: SHAPE[2], channels: SHAPE[3] });
+  const x = tf.tensor4d(inputData(), SHAPE);
+  const vars = Object.values(model.variables);
+  const fwd = () => tf.tidy(() => void model.loss({ x }));
+  const fwdBwd = () => {
+    const { value, grads } = tf.variableGrads(() => model.loss({ x }), vars);
+    tf.dispose([value, ...Object.values(grads)]);
+  };
+  // The cpu back end's pure-JS path takes seconds per step: fewer repetitions.
+  const slow = name === 'cpu' && info.native === null;
+  const n = slow ? 3 : iters;
+  const f = time(fwd, n, slow ? 1 : 2);
+  const fb = time(fwdBwd, n, slow ? 1 : 2);
+  const loss = tf.tidy(() => model.loss({ x }).dataSync()[0]);
+  model.dispose?.();
+  x.dispose();
+  if (tf.memory().numTensors !== before) throw new Error(`bench leaked ${tf.memory().numTensors - before} tensors`);
+  emit({
+    bench: variant === 'default' ? 'snn-conv-stack' : `snn-conv-stack-${variant}`,
+    backend: name,
+    fwd_ms: f.median,
+    fwd_bwd_ms: fb.median,
+    fwd_ms_min: f.min,
+    fwd_bwd_ms_min: fb.min,
+    bwd_over_fwd: round(fb.median / f.median),
+    threads: selected.threads,
+    kernels: info.native ? `native-${info.native.simd}` : 'composite',
+    loss: Number(loss.toFixed(6)),
+    iters: n,
+  });
+}
+
+/** Data parallel: 2 workers, each with its own back end and half the batch. */
+async function inWorkers(name: BackendName): Promise<void> {
+  const trainer = await createWorkerTrainer({
+    module: MODULE,
+    config: { height: SHAPE[1], width: SHAPE[2], channels: SHAPE[3] },
+    backend: name,
+    workers: 2,
+    threadsPerWorker: 1,
+  });
+  try {
+    const batch: HostTensors = { x: { shape: [...SHAPE], dtype: 'float32', data: inputData() } };
+    const f = await timeAsync(() => trainer.evaluate(batch), iters);
+    const fb = await timeAsync(() => trainer.lossAndGrads(batch), iters);
+    emit({
+      bench: 'snn-conv-stack-workers',
+      backend: name,
+      fwd_ms: f.median,
+      fwd_bwd_ms: fb.median,
+      fwd_ms_min: f.min,
+      fwd_bwd_ms_min: fb.min,
+      bwd_over_fwd: round(fb.median / f.median),
+      workers: 2,
+      threads: trainer.backend.threads,
+      kernels: trainer.backend.native ? `native-${trainer.backend.native.simd}` : 'composite',
+      iters,
+    });
+  } finally {
+    await trainer.dispose();
+  }
+}
+
+interface TorchResult {
+  torch: string;
+  threads: number;
+  fwd_ms: Timing;
+  fwd_bwd_ms: Timing;
+}
+
+function runTorch(threads: number): Promise<TorchResult | string> {
+  const script = [
+    resolve(here, '..', '..', 'shared', 'bench', 'torch_conv_stack.py'),
+    '/work/shared/bench/torch_conv_stack.py',
+  ].find((p) => existsSync(p));
+  if (!script) return Promise.resolve('torch_conv_stack.py not found in ../shared/bench');
+  return new Promise((done) => {
+    execFile('/usr/bin/python3', [script, String(threads), String(iters)], { timeout: 300_000 }, (error, stdout) => {
+      if (error) {
+        done(`python3-torch unavailable (${String(error.message).split('\n')[0]})`);
+        return;
+      }
+      try {
+        done(JSON.parse(stdout.trim().split('\n').pop() ?? '') as TorchResult);
+      } catch {
+        done(`unexpected output from ${script}`);
+      }
+    });
+  });
+}
+
+function wanted(name: string): boolean {
+  return only.length === 0 || only.includes(name);
+}
+
+const torchRuns: TorchResult[] = [];
+const torchNotes: string[] = [];
+async function torch(): Promise<void> {
+  if (!withTorch || !wanted('torch')) return;
+  const r = await runTorch(2);
+  if (typeof r === 'string') torchNotes.push(r);
+  else torchRuns.push(r);
+}
+
+await torch();
+for (const name of ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const) {
+  if (!wanted(name)) continue;
+  try {
+    await inThread(name, 'default');
+  } catch (error) {
+    // Back ends that do not load here (tfjs-node not installed) are simply absent.
+    if (name === 'wasm' || name === 'cpu') throw error;
+    continue;
+  }
+  if (name === 'wasm' || name === 'cpu') {
+    await inThread(name, '1thread');
+    await inThread(name, 'composite');
+  }
+  if (name === 'wasm') await inWorkers(name);
+}
+await torch();
+
+let torch2: { fwd: number; fwdBwd: number } | null = null;
+if (torchRuns.length > 0) {
+  // Torch runs before and after ours (the machine is shared; load drifts): report the mean of the medians.
+  const mean = (f: (r: TorchResult) => number) => round(torchRuns.reduce((a, r) => a + f(r), 0) / torchRuns.length);
+  torch2 = { fwd: mean((r) => r.fwd_ms.median), fwdBwd: mean((r) => r.fwd_bwd_ms.median) };
+  const one = await runTorch(1);
+  emit({
+    bench: 'snn-conv-stack',
+    backend: 'torch-2threads',
+    fwd_ms: torch2.fwd,
+    fwd_bwd_ms: torch2.fwdBwd,
+    fwd_ms_min: Math.min(...torchRuns.map((r) => r.fwd_ms.min)),
+    fwd_bwd_ms_min: Math.min(...torchRuns.map((r) => r.fwd_bwd_ms.min)),
+    bwd_over_fwd: round(torch2.fwdBwd / torch2.fwd),
+    runs_fwd_ms: torchRuns.map((r) => r.fwd_ms.median),
+    runs_fwd_bwd_ms: torchRuns.map((r) => r.fwd_bwd_ms.median),
+    torch: torchRuns[0].torch,
+    threads: 2,
+  });
+  if (typeof one !== 'string') {
+    emit({
+      bench: 'snn-conv-stack',
+      backend: 'torch-1thread',
+      fwd_ms: one.fwd_ms.median,
+      fwd_bwd_ms: one.fwd_bwd_ms.median,
+      fwd_ms_min: one.fwd_ms.min,
+      fwd_bwd_ms_min: one.fwd_bwd_ms.min,
+      bwd_over_fwd: round(one.fwd_bwd_ms.median / one.fwd_ms.median),
+      torch: one.torch,
+      threads: 1,
+    });
+  }
+}
+
+for (const line of lines) {
+  if (torch2 && !line.backend.startsWith('torch')) {
+    line.fwd_ratio_vs_torch = round(line.fwd_ms / torch2.fwd);
+    line.fwd_bwd_ratio_vs_torch = round(line.fwd_bwd_ms / torch2.fwdBwd);
+  }
+  console.log(JSON.stringify(line));
+}
+for (const note of torchNotes) console.error(`torch reference skipped: ${note}`);
