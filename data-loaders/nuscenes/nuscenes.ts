@@ -42,7 +42,7 @@ export interface NuScenesOptions {
   mapResolution?: number;
   /** Where verbose lines go (default console.log). */
   log?: (line: string) => void;
-  /** Files at least this large are streamed (default 64 MiB); 0 streams all (tests). */
+  /** Files at least this large are streamed (default 16 MiB); 0 streams all (tests). */
   streamThresholdBytes?: number;
 }
 

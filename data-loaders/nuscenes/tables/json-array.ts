@@ -21,7 +21,7 @@ export interface FilePosition {
 }
 
 export interface JsonArrayReadOptions {
-  /** Files at least this large are streamed (default 64 MiB). 0 streams every file. */
+  /** Files at least this large are streamed (default 16 MiB). 0 streams every file. */
   streamThresholdBytes?: number;
   /** Bytes read per chunk when streaming (default 8 MiB). */
   chunkBytes?: number;
@@ -30,7 +30,7 @@ export interface JsonArrayReadOptions {
 /** Receives parsed objects in file order; `firstIndex` is the array index of `records[0]`. */
 export type RecordBatchSink = (records: unknown[], firstIndex: number) => void;
 
-const DEFAULT_STREAM_THRESHOLD = 64 * 1024 * 1024;
+const DEFAULT_STREAM_THRESHOLD = 16 * 1024 * 1024;
 const DEFAULT_CHUNK = 8 * 1024 * 1024;
 
 const QUOTE = 0x22;
@@ -288,6 +288,31 @@ export class JsonArrayScanner {
     this.scan();
   }
 
+  /** A reusable read buffer: the unfinished bytes move to its front and the next read goes after them. */
+  private work: Buffer = Buffer.alloc(0);
+
+  /** Where the next `bytes` read should go (no per-chunk allocation or concatenation). */
+  prepare(bytes: number): { buffer: Buffer; offset: number } {
+    const keep = this.pending.length;
+    if (this.work.length < keep + bytes) {
+      const next = Buffer.allocUnsafe(keep + bytes);
+      this.pending.copy(next, 0);
+      this.work = next;
+    } else if (keep > 0) {
+      // copy() handles the overlap when pending already lies inside work.
+      this.pending.copy(this.work, 0);
+    }
+    this.pending = this.work.subarray(0, keep);
+    return { buffer: this.work, offset: keep };
+  }
+
+  /** Scans after `bytesRead` bytes were read into the buffer `prepare` returned. */
+  commit(bytesRead: number): void {
+    const end = this.pending.length + bytesRead;
+    this.pending = this.work.subarray(0, end);
+    this.scan();
+  }
+
   end(): number {
     if (this.state === 'start') {
       throw malformed(this.file, 'the file is empty', { line: 1, column: 1, byteOffset: 0 });
@@ -375,6 +400,7 @@ export class JsonArrayScanner {
       }
       // Inside an element: track strings and nesting only; JSON.parse validates the rest.
       if (inString) {
+        if (c >= 0x80) this.nonAscii = true;
         if (escaped) escaped = false;
         else if (c === BACKSLASH) escaped = true;
         else if (c === QUOTE) inString = false;
@@ -411,8 +437,11 @@ export class JsonArrayScanner {
     this.pending = this.pending.subarray(count);
   }
 
+  /** Whether a string byte ≥ 0x80 was seen so far (until then the faster latin1 decode is exact). */
+  private nonAscii = false;
+
   private emit(start: number, end: number, count: number): void {
-    const text = this.pending.toString('utf8', start, end);
+    const text = this.pending.toString(this.nonAscii ? 'utf8' : 'latin1', start, end);
     let records: unknown[];
     try {
       records = JSON.parse(`[${text}]`) as unknown[];
@@ -463,10 +492,10 @@ export function readJsonArraySync(
     const scanner = new JsonArrayScanner(path, file, sink);
     const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK;
     for (;;) {
-      const chunk = Buffer.allocUnsafe(chunkBytes);
-      const read = readSync(fd, chunk, 0, chunkBytes, null);
+      const { buffer, offset } = scanner.prepare(chunkBytes);
+      const read = readSync(fd, buffer, offset, chunkBytes, null);
       if (read === 0) break;
-      scanner.push(chunk.subarray(0, read));
+      scanner.commit(read);
     }
     closeSync(fd);
     return scanner.end();
@@ -502,10 +531,10 @@ export async function readJsonArray(
     const scanner = new JsonArrayScanner(path, file, sink);
     const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK;
     for (;;) {
-      const chunk = Buffer.allocUnsafe(chunkBytes);
-      const { bytesRead } = await handle.read(chunk, 0, chunkBytes, null);
+      const { buffer, offset } = scanner.prepare(chunkBytes);
+      const { bytesRead } = await handle.read(buffer, offset, chunkBytes, null);
       if (bytesRead === 0) break;
-      scanner.push(chunk.subarray(0, bytesRead));
+      scanner.commit(bytesRead);
     }
     return scanner.end();
   } finally {
