@@ -1,6 +1,6 @@
 // `npm run bench -- map [--keep]`: the Map Expansion port on a synthetic map of real-map size.
 // Prints one JSON object per line:
-//   map-load          parse + validate + shortcuts of a ~160k-node map file (median of 3)
+//   map-load          parse + validate + shortcuts of a ~100k-node map file (median of 3)
 //   map-mask-sad      SAD's HD-map call: 100×100 m patch at a random yaw, 200×200 px,
 //                     ['lane_divider', 'drivable_area'] (median over 40 poses)
 //   map-mask-all      every layer, 100×100 px, 60×60 m rotated patch (median over 20)
@@ -62,9 +62,9 @@ function syntheticMap(seed: number): Record<string, unknown> {
   const laneDividers: Record<string, unknown>[] = [];
   const arclines: Record<string, unknown> = {};
   const connectivity: Record<string, unknown> = {};
-  // Streets every 100 m in x and y over 1500 × 2000 m; each street is a drivable polygon with 400 nodes.
-  for (let i = 0; i < 15; i++) drivable.push(polygon(outline(i * 100 + 40, 0, 14, 2000, 100)));
-  for (let j = 0; j < 20; j++) drivable.push(polygon(outline(0, j * 100 + 40, 1500, 14, 100)));
+  // Streets every 100 m in x and y over 1500 × 2000 m; each street is a drivable polygon with 2000 nodes.
+  for (let i = 0; i < 15; i++) drivable.push(polygon(outline(i * 100 + 40, 0, 14, 2000, 500)));
+  for (let j = 0; j < 20; j++) drivable.push(polygon(outline(0, j * 100 + 40, 1500, 14, 500)));
   for (let i = 0; i < 15; i++) {
     for (let j = 0; j < 20; j++) {
       // Two lanes per street section, a divider between them, a centre-line arc path.

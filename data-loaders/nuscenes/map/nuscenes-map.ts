@@ -70,6 +70,7 @@ export class NuScenesMap {
   private readonly nodeCache = new Map<string, Coord>();
   private readonly validity = new Map<string, boolean>();
   private readonly envelopes = new Map<string, readonly [number, number, number, number]>();
+  private readonly polygonCache = new Map<string, PolygonRings>();
 
   /** Loads `<dataroot>/maps/expansion/<mapName>.json` (synchronously, like the devkit). */
   constructor(options: NuScenesMapOptions) {
@@ -153,6 +154,8 @@ export class NuScenesMap {
 
   /** A polygon record as closed rings (`extract_polygon`; empty holes are dropped, as in the devkit). */
   extractPolygon(polygonToken: string): PolygonRings {
+    const cached = this.polygonCache.get(polygonToken);
+    if (cached) return cached;
     const p = this.get('polygon', polygonToken);
     const close = (tokens: readonly string[]) => {
       const ring = tokens.map((t) => this.nodeXY(t));
@@ -161,10 +164,12 @@ export class NuScenesMap {
       if (first[0] !== last[0] || first[1] !== last[1]) ring.push(first);
       return ring;
     };
-    return {
+    const rings: PolygonRings = {
       exterior: close(p.exterior_node_tokens),
       interiors: p.holes.filter((h) => h.node_tokens.length > 0).map((h) => close(h.node_tokens)),
     };
+    this.polygonCache.set(polygonToken, rings);
+    return rings;
   }
 
   /** A line record's points (`extract_line`); empty for the few real lines without nodes. */
@@ -223,12 +228,6 @@ export class NuScenesMap {
     return polygonToken;
   }
 
-  private recordPolygons(layer: string, token: string): PolygonRings[] {
-    if (layer === 'drivable_area')
-      return this.get('drivable_area', token).polygon_tokens.map((t) => this.extractPolygon(t));
-    return [this.extractPolygon(this.polygonTokenOf(layer, token))];
-  }
-
   private recordLineNodes(layer: string, token: string): Coord[] {
     return (this.get(layer as MapLayerName, token) as { node_tokens: string[] }).node_tokens.map((t) =>
       this.nodeXY(t),
@@ -239,10 +238,23 @@ export class NuScenesMap {
   isRecordInPatch(layer: string, token: string, box: BoxCoords, mode: PatchMode = 'intersect'): boolean {
     checkMode(mode);
     if ((LOOKUP_POLYGON_LAYERS as readonly string[]).includes(layer)) {
-      const polygons = this.recordPolygons(layer, token);
+      const polygonTokens =
+        layer === 'drivable_area'
+          ? this.get('drivable_area', token).polygon_tokens
+          : [this.polygonTokenOf(layer, token)];
+      // Envelope tests first: cheap, and exact as a necessary condition.
+      const overlaps = (t: string) => {
+        const e = this.envelopeOf('polygon', t);
+        return !(e[0] > box[2] || e[2] < box[0] || e[1] > box[3] || e[3] < box[1]);
+      };
+      const inside = (t: string) => {
+        const e = this.envelopeOf('polygon', t);
+        return e[0] >= box[0] && e[2] <= box[2] && e[1] >= box[1] && e[3] <= box[3];
+      };
       return mode === 'intersect'
-        ? polygons.some((p) => polygonIntersectsBox(p, box))
-        : polygons.length > 0 && polygons.every((p) => polygonWithinBox(p, box));
+        ? polygonTokens.some((t) => overlaps(t) && polygonIntersectsBox(this.extractPolygon(t), box))
+        : polygonTokens.length > 0 &&
+            polygonTokens.every((t) => inside(t) && polygonWithinBox(this.extractPolygon(t), box));
     }
     if ((NON_GEOMETRIC_LINE_LAYERS as readonly string[]).includes(layer)) {
       const nodes = this.recordLineNodes(layer, token);
@@ -288,9 +300,18 @@ export class NuScenesMap {
   /** The first record of a polygon layer whose polygon strictly contains the point, or '' (`record_on_point`). */
   recordOnPoint(x: number, y: number, layer: string): string {
     this.checkLayer(layer, NON_GEOMETRIC_POLYGON_LAYERS, 'polygon layer');
-    for (const r of this.records(layer as MapLayerName) as readonly { token: string }[]) {
-      for (const p of this.recordPolygons(layer, r.token)) {
-        if (pointWithinPolygon(x, y, p)) return r.token;
+    for (const r of this.records(layer as MapLayerName) as readonly {
+      token: string;
+      polygon_token?: string;
+    }[]) {
+      const polygonTokens =
+        layer === 'drivable_area'
+          ? this.get('drivable_area', r.token).polygon_tokens
+          : [r.polygon_token as string];
+      for (const polygonToken of polygonTokens) {
+        const [x0, y0, x1, y1] = this.envelopeOf('polygon', polygonToken);
+        if (x < x0 || x > x1 || y < y0 || y > y1) continue;
+        if (pointWithinPolygon(x, y, this.extractPolygon(polygonToken))) return r.token;
       }
     }
     return '';
