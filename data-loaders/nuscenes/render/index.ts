@@ -12,6 +12,7 @@ export {
   figureLayout,
   type SampleFigure,
 } from './figure.ts';
+export { openMapExpansion } from './map-source.ts';
 export {
   collectSampleFigure,
   DEFAULT_BEV_LAYERS,
