@@ -33,3 +33,4 @@ export {
   readJsonArraySync,
 } from './tables/json-array.ts';
 export * from './types.ts';
+export * from './render/index.ts';
