@@ -33,4 +33,5 @@ export {
   readJsonArraySync,
 } from './tables/json-array.ts';
 export * from './types.ts';
+export * from './map/index.ts';
 export * from './render/index.ts';
