@@ -6,6 +6,7 @@
 //   snn-conv-stack               each back end as selectBackend() sets it up (native kernels where they build)
 //   snn-conv-stack-1thread       the same with one kernel thread
 //   snn-conv-stack-composite     native kernels off (the pure-JS path: composite gradients)
+//   snn-conv-stack-customgrad    spike as tf.step + tf.customGrad element-wise ops instead of the fused kernel
 //   snn-conv-stack-workers       data parallel: 2 worker threads × half batch, 1 kernel thread each
 //   snn-conv-stack (torch-2threads / torch-1thread)  the PyTorch reference
 // Ratios: *_ratio_vs_torch = our median / PyTorch-2-threads median (< 1 = faster than PyTorch).
@@ -15,8 +16,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import {
-  backendInfo,
   type BackendName,
+  backendInfo,
   buildConvStackModel,
   createWorkerTrainer,
   type HostTensors,
@@ -90,7 +91,10 @@ function emit(line: Line): void {
 }
 
 /** One back end in this thread: forward and forward+backward of the stack, as the rest of spikedrive runs it. */
-async function inThread(name: BackendName, variant: 'default' | '1thread' | 'composite'): Promise<void> {
+async function inThread(
+  name: BackendName,
+  variant: 'default' | '1thread' | 'composite' | 'customgrad',
+): Promise<void> {
   const selected = await selectBackend({
     preferred: name,
     threads: variant === '1thread' ? 1 : undefined,
@@ -101,7 +105,12 @@ async function inThread(name: BackendName, variant: 'default' | '1thread' | 'com
     if (variant === '1thread') return; // same as the default line without native kernels
   }
   const before = tf.memory().numTensors;
-  const model = buildConvStackModel({ height: SHAPE[1], width: SHAPE[2], channels: SHAPE[3] });
+  const model = buildConvStackModel({
+    height: SHAPE[1],
+    width: SHAPE[2],
+    channels: SHAPE[3],
+    spike: variant === 'customgrad' ? 'customGrad' : 'fused',
+  });
   const x = tf.tensor4d(inputData(), SHAPE);
   const vars = Object.values(model.variables);
   const fwd = () => tf.tidy(() => void model.loss({ x }));
@@ -117,7 +126,8 @@ async function inThread(name: BackendName, variant: 'default' | '1thread' | 'com
   const loss = tf.tidy(() => model.loss({ x }).dataSync()[0]);
   model.dispose?.();
   x.dispose();
-  if (tf.memory().numTensors !== before) throw new Error(`bench leaked ${tf.memory().numTensors - before} tensors`);
+  if (tf.memory().numTensors !== before)
+    throw new Error(`bench leaked ${tf.memory().numTensors - before} tensors`);
   emit({
     bench: variant === 'default' ? 'snn-conv-stack' : `snn-conv-stack-${variant}`,
     backend: name,
@@ -128,6 +138,7 @@ async function inThread(name: BackendName, variant: 'default' | '1thread' | 'com
     bwd_over_fwd: round(fb.median / f.median),
     threads: selected.threads,
     kernels: info.native ? `native-${info.native.simd}` : 'composite',
+    spike: variant === 'customgrad' ? 'customGrad' : 'fused',
     loss: Number(loss.toFixed(6)),
     iters: n,
   });
@@ -178,17 +189,22 @@ function runTorch(threads: number): Promise<TorchResult | string> {
   ].find((p) => existsSync(p));
   if (!script) return Promise.resolve('torch_conv_stack.py not found in ../shared/bench');
   return new Promise((done) => {
-    execFile('/usr/bin/python3', [script, String(threads), String(iters)], { timeout: 300_000 }, (error, stdout) => {
-      if (error) {
-        done(`python3-torch unavailable (${String(error.message).split('\n')[0]})`);
-        return;
-      }
-      try {
-        done(JSON.parse(stdout.trim().split('\n').pop() ?? '') as TorchResult);
-      } catch {
-        done(`unexpected output from ${script}`);
-      }
-    });
+    execFile(
+      '/usr/bin/python3',
+      [script, String(threads), String(iters)],
+      { timeout: 300_000 },
+      (error, stdout) => {
+        if (error) {
+          done(`python3-torch unavailable (${String(error.message).split('\n')[0]})`);
+          return;
+        }
+        try {
+          done(JSON.parse(stdout.trim().split('\n').pop() ?? '') as TorchResult);
+        } catch {
+          done(`unexpected output from ${script}`);
+        }
+      },
+    );
   });
 }
 
@@ -218,6 +234,7 @@ for (const name of ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const) {
   if (name === 'wasm' || name === 'cpu') {
     await inThread(name, '1thread');
     await inThread(name, 'composite');
+    if (name === 'wasm') await inThread(name, 'customgrad');
   }
   if (name === 'wasm') await inWorkers(name);
 }
@@ -226,7 +243,8 @@ await torch();
 let torch2: { fwd: number; fwdBwd: number } | null = null;
 if (torchRuns.length > 0) {
   // Torch runs before and after ours (the machine is shared; load drifts): report the mean of the medians.
-  const mean = (f: (r: TorchResult) => number) => round(torchRuns.reduce((a, r) => a + f(r), 0) / torchRuns.length);
+  const mean = (f: (r: TorchResult) => number) =>
+    round(torchRuns.reduce((a, r) => a + f(r), 0) / torchRuns.length);
   torch2 = { fwd: mean((r) => r.fwd_ms.median), fwdBwd: mean((r) => r.fwd_bwd_ms.median) };
   const one = await runTorch(1);
   emit({

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
@@ -99,9 +100,11 @@ struct Pool {
 
   void loop(int id, uint32_t seen) {
     for (;;) {
-      int spins = 0;
+      // Spin ~0.25 ms (a training step issues kernels back to back with short JS gaps between them), then sleep.
+      auto spinUntil = std::chrono::steady_clock::now() + std::chrono::microseconds(250);
+      unsigned spins = 0;
       while (generation.load(std::memory_order_acquire) == seen) {
-        if (++spins < 3000) {
+        if ((++spins & 255) != 0 || std::chrono::steady_clock::now() < spinUntil) {
           cpuRelax();
           continue;
         }
@@ -249,6 +252,19 @@ struct Conv {
   long M() const { return N * OH * OW; }
 };
 
+// Short copies (a few channels × taps) are too small for memcpy's call overhead to pay off.
+static inline void copyFloats(float* __restrict d, const float* __restrict s, long n) {
+  long i = 0;
+  for (; i + V <= n; i += V) vstore(d + i, vload(s + i));
+  for (; i < n; i++) d[i] = s[i];
+}
+
+static inline void zeroFloats(float* d, long n) {
+  long i = 0;
+  for (; i + V <= n; i += V) vstore(d + i, (vf){});
+  for (; i < n; i++) d[i] = 0.f;
+}
+
 // im2col of output pixels [m0, m0+rows) into buf (row stride ld >= Kd; the pad columns are zeroed).
 static void im2colRows(const float* x, const Conv& p, long m0, long rows, float* buf, long ld) {
   const long Kd = p.Kd();
@@ -263,24 +279,24 @@ static void im2colRows(const float* x, const Conv& p, long m0, long rows, float*
       long ih = ihBase + kh * p.DH;
       float* d = dst + kh * p.KW * p.Ci;
       if (ih < 0 || ih >= p.H) {
-        std::memset(d, 0, sizeof(float) * p.KW * p.Ci);
+        zeroFloats(d, p.KW * p.Ci);
         continue;
       }
       const float* xRow = xImg + ih * p.W * p.Ci;
       if (p.DW == 1 && iwBase >= 0 && iwBase + p.KW <= p.W) {
-        std::memcpy(d, xRow + iwBase * p.Ci, sizeof(float) * p.KW * p.Ci);
+        copyFloats(d, xRow + iwBase * p.Ci, p.KW * p.Ci);
         continue;
       }
       for (long kw = 0; kw < p.KW; kw++) {
         long iw = iwBase + kw * p.DW;
         float* dd = d + kw * p.Ci;
         if (iw < 0 || iw >= p.W)
-          std::memset(dd, 0, sizeof(float) * p.Ci);
+          zeroFloats(dd, p.Ci);
         else
-          std::memcpy(dd, xRow + iw * p.Ci, sizeof(float) * p.Ci);
+          copyFloats(dd, xRow + iw * p.Ci, p.Ci);
       }
     }
-    if (ld > Kd) std::memset(dst + Kd, 0, sizeof(float) * (ld - Kd));
+    if (ld > Kd) zeroFloats(dst + Kd, ld - Kd);
   }
 }
 
