@@ -299,3 +299,57 @@ export function clipLines(subject: readonly SubjectSegment[], clipRing: readonly
   }
   return out;
 }
+
+/** A closed ring (first point repeated last) and whether it bounds a hole. */
+export interface AssembledRing {
+  readonly points: Coord[];
+  readonly isHole: boolean;
+}
+
+/**
+ * Chains directed area segments (result interior on the right) into closed rings, GEOS-style: clockwise
+ * shells, counter-clockwise holes. At a vertex where rings touch, the next segment is the first unused
+ * one leaving it.
+ */
+export function assembleRings(segments: readonly ClippedSegment[]): AssembledRing[] {
+  const key = (c: Coord) => `${c[0]},${c[1]}`;
+  const leaving = new Map<string, number[]>();
+  segments.forEach((s, i) => {
+    const k = key(s.a);
+    const list = leaving.get(k);
+    if (list) list.push(i);
+    else leaving.set(k, [i]);
+  });
+  const used = new Uint8Array(segments.length);
+  const rings: AssembledRing[] = [];
+  for (let start = 0; start < segments.length; start++) {
+    if (used[start]) continue;
+    const points: Coord[] = [segments[start].a];
+    let isHole = segments[start].isHole;
+    let i = start;
+    for (;;) {
+      used[i] = 1;
+      const s = segments[i];
+      points.push(s.b);
+      isHole &&= s.isHole;
+      if (s.b[0] === points[0][0] && s.b[1] === points[0][1]) break;
+      const next = (leaving.get(key(s.b)) ?? []).find((j) => !used[j]);
+      if (next === undefined) break;
+      i = next;
+    }
+    if (points.length >= 4) rings.push({ points, isHole });
+  }
+  return rings;
+}
+
+/** Chains directed line segments end-to-start into polylines (one per run of touching segments). */
+export function assembleLines(segments: readonly ClippedSegment[]): Coord[][] {
+  const lines: Coord[][] = [];
+  for (const s of segments) {
+    const last = lines[lines.length - 1];
+    const tail = last?.[last.length - 1];
+    if (tail && tail[0] === s.a[0] && tail[1] === s.a[1]) last.push(s.b);
+    else lines.push([s.a, s.b]);
+  }
+  return lines;
+}

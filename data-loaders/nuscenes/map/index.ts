@@ -14,6 +14,8 @@ export type { MapData } from './load.ts';
 export type { PatchBox, PolygonRings } from './mask.ts';
 export {
   type BoxCoords,
+  type LayerGeometry,
+  type MapGeometry,
   type MapMaskResult,
   NuScenesMap,
   type NuScenesMapOptions,

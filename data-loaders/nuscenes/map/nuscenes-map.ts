@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { SpikedriveError } from '../../../src/util/errors.ts';
 import { MAP_LOCATIONS, type MapLocation } from '../types.ts';
 import { discretizeLane } from './arcline.ts';
+import { assembleLines, assembleRings } from './clip.ts';
 import { buildMapData, isMapLocation, type MapData, parseMapJson, readMapFile } from './load.ts';
 import { type PatchBox, PatchTransform, type PolygonRings } from './mask.ts';
 import { type Coord, intersectSegments, locatePoint, type Segment } from './predicates.ts';
@@ -48,6 +49,17 @@ export interface MapMaskResult {
   readonly shape: readonly [number, number, number];
   /** masks[i][row * width + col] is 1 inside layer i, else 0. */
   readonly masks: Uint8Array[];
+}
+
+/** One record's geometry clipped to a patch, in the patch frame (centre at the origin, x along its width). */
+export type MapGeometry =
+  | { readonly kind: 'polygon'; readonly token: string; readonly polygons: PolygonRings[] }
+  | { readonly kind: 'line'; readonly token: string; readonly lines: Coord[][] };
+
+/** `getMapGeom`'s result for one layer. */
+export interface LayerGeometry {
+  readonly layer: NonGeometricLayerName;
+  readonly geometries: MapGeometry[];
 }
 
 const FIX_LAYER = `Use one of: ${NON_GEOMETRIC_LAYERS.join(', ')}`;
@@ -477,6 +489,59 @@ export class NuScenesMap {
       }
     }
     return result;
+  }
+
+  /**
+   * The devkit's `get_map_geom`: per layer, every record's geometry intersected with the patch rotated by
+   * `patchAngleDeg` about its centre, then turned by −angle and moved so the centre is the origin (metres,
+   * unscaled). Polygons come as closed rings (clockwise shells, counter-clockwise holes, as GEOS gives
+   * them; one entry per drivable-area polygon), lines as polylines; traffic_light is skipped, and so are
+   * invalid polygons outside drivable_area (as the devkit does).
+   */
+  getMapGeom(
+    patchBox: PatchBox | readonly [number, number, number, number],
+    patchAngleDeg: number,
+    layerNames: readonly string[] = NON_GEOMETRIC_LAYERS,
+  ): LayerGeometry[] {
+    for (const layer of layerNames) this.checkLayer(layer, NON_GEOMETRIC_LAYERS, 'non-geometric layer');
+    const transform = new PatchTransform(patchBoxOf(patchBox), patchAngleDeg);
+    const out: LayerGeometry[] = [];
+    for (const layer of layerNames as readonly NonGeometricLayerName[]) {
+      if (layer === 'traffic_light') continue;
+      const geometries: MapGeometry[] = [];
+      if ((NON_GEOMETRIC_POLYGON_LAYERS as readonly string[]).includes(layer)) {
+        for (const r of this.records(layer) as readonly { token: string; polygon_token?: string }[]) {
+          const polygonTokens =
+            layer === 'drivable_area'
+              ? this.get('drivable_area', r.token).polygon_tokens
+              : [r.polygon_token as string];
+          for (const polygonToken of polygonTokens) {
+            if (layer !== 'drivable_area' && !this.isPolygonValid(polygonToken)) continue;
+            const segments = transform.polygonToLocal(this.extractPolygon(polygonToken));
+            if (!segments) continue;
+            const rings = assembleRings(segments);
+            const shells = rings
+              .filter((ring) => !ring.isHole)
+              .map((ring) => ({ exterior: ring.points, interiors: [] as Coord[][] }));
+            for (const hole of rings.filter((ring) => ring.isHole)) {
+              const [hx, hy] = hole.points[0];
+              const owner =
+                shells.find((sh) => locatePoint(hx, hy, ringSegments(sh.exterior)) !== 'exterior') ??
+                shells[0];
+              owner?.interiors.push(hole.points);
+            }
+            geometries.push({ kind: 'polygon', token: r.token, polygons: shells });
+          }
+        }
+      } else {
+        for (const r of this.records(layer) as readonly { token: string; line_token: string }[]) {
+          const segments = transform.lineToLocal(this.extractLine(r.line_token));
+          if (segments) geometries.push({ kind: 'line', token: r.token, lines: assembleLines(segments) });
+        }
+      }
+      out.push({ layer, geometries });
+    }
+    return out;
   }
 
   /**

@@ -144,3 +144,69 @@ describe.each(LOCATIONS)('devkit goldens: %s', (mapName) => {
     }
   });
 });
+
+interface GeomGolden {
+  map_geom: {
+    patch_box: [number, number, number, number];
+    patch_angle: number;
+    layers: {
+      layer: string;
+      geometries: { polygons?: { exterior: number[][]; interiors: number[][][] }[]; lines?: number[][][] }[];
+    }[];
+  }[];
+}
+
+/** Directed segments of closed rings or polylines, as sorted strings (order-free comparison). */
+function segmentKeys(chains: readonly (readonly (readonly number[])[])[], tag: string): string[] {
+  const keys: string[] = [];
+  for (const c of chains)
+    for (let i = 0; i + 1 < c.length; i++)
+      keys.push(`${tag}:${c[i][0]},${c[i][1]}>${c[i + 1][0]},${c[i + 1][1]}`);
+  return keys.sort();
+}
+
+describe.each(LOCATIONS)('devkit goldens: %s getMapGeom', (mapName) => {
+  const map = new NuScenesMap({ dataroot: FIXTURE_ROOT, mapName });
+
+  it('clipped, rotated geometry has the devkit’s exact coordinates and ring directions', () => {
+    const g = readGolden<GeomGolden>(`records-${mapName}.json`);
+    for (const c of g.map_geom) {
+      const ours = map.getMapGeom(c.patch_box, c.patch_angle);
+      expect(ours.map((l) => l.layer)).toEqual(c.layers.map((l) => l.layer));
+      ours.forEach((layer, i) => {
+        const expected = c.layers[i].geometries;
+        expect(layer.geometries.length, layer.layer).toBe(expected.length);
+        layer.geometries.forEach((geom, k) => {
+          const e = expected[k];
+          if (geom.kind === 'polygon') {
+            const got = [
+              ...segmentKeys(
+                geom.polygons.map((p) => p.exterior),
+                'shell',
+              ),
+              ...segmentKeys(
+                geom.polygons.flatMap((p) => p.interiors),
+                'hole',
+              ),
+            ].sort();
+            const want = [
+              ...segmentKeys(
+                (e.polygons ?? []).map((p) => p.exterior),
+                'shell',
+              ),
+              ...segmentKeys(
+                (e.polygons ?? []).flatMap((p) => p.interiors),
+                'hole',
+              ),
+            ].sort();
+            expect(got, `${layer.layer}/${geom.token}`).toEqual(want);
+          } else {
+            expect(segmentKeys(geom.lines, 'line'), `${layer.layer}/${geom.token}`).toEqual(
+              segmentKeys(e.lines ?? [], 'line'),
+            );
+          }
+        });
+      });
+    }
+  });
+});

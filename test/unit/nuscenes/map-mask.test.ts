@@ -175,6 +175,30 @@ describe('getMapMask on hand-made maps', () => {
     expect(r.shape).toEqual([10, 100, 100]);
   });
 
+  it('getMapGeom gives the clipped geometry in the patch frame, shells clockwise', () => {
+    const [layer] = map.getMapGeom([X0 + 15, Y0 + 20, 40, 20], 0, ['drivable_area']);
+    expect(layer.layer).toBe('drivable_area');
+    expect(layer.geometries.length).toBe(1); // the ring and the bow-tie lie outside the patch
+    const geom = layer.geometries[0];
+    if (geom.kind !== 'polygon') throw new Error('expected a polygon');
+    const ring = geom.polygons[0].exterior;
+    // The square x 110..120, y 210..230 around the centre (115, 220): x ∈ [−5, 5], y ∈ [−10, 10].
+    expect(new Set(ring.map(([x, y]) => `${x},${y}`))).toEqual(new Set(['-5,-10', '5,-10', '5,10', '-5,10']));
+    let area2 = 0;
+    for (let i = 0; i + 1 < ring.length; i++)
+      area2 += ring[i][0] * ring[i + 1][1] - ring[i + 1][0] * ring[i][1];
+    expect(area2).toBe(-400); // clockwise, 10 m × 20 m
+    const [lines] = map.getMapGeom([410, 210, 20, 20], 0, ['lane_divider']);
+    const first = lines.geometries[0];
+    if (first.kind !== 'line') throw new Error('expected a line');
+    expect(first.lines).toEqual([
+      [
+        [402.7 - 410, 210.2 - 210],
+        [417.9 - 410, 210.2 - 210],
+      ],
+    ]);
+  });
+
   it('rejects bad arguments with a SpikedriveError naming the option', () => {
     const bad: [() => unknown, string][] = [
       [() => map.getMapMask([0, 0, 10, 10], 0, ['lane_connector'], [10, 10]), 'lane_connector'],
