@@ -102,6 +102,8 @@ function resolveOptions(options: RenderOptions): {
  * Renders one camera image of the world: ground and sky per pixel (ray ∩ z = 0), then shadows and the
  * cuboids with a depth buffer. Synchronous and deterministic: the same inputs give byte-identical RGB.
  * Visibility is counted per cuboid id (every cuboid of the world has an entry, 0 when out of view).
+ * The ground's mip pyramid is built on first use and cached per `ground.rgb` array: paint a new array
+ * rather than changing one already rendered.
  */
 export function renderCamera(
   view: CameraView,
