@@ -11,6 +11,7 @@ export {
   decodeCameraImageRgb,
   IMAGENET_MEAN,
   IMAGENET_STD,
+  normalizeRgb,
   type RgbImage,
   SAD_IMAGE_OPTIONS,
   sadImageOptions,

@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { SpikedriveError } from '../../../src/util/index.ts';
@@ -400,11 +401,24 @@ export class JsonArrayScanner {
       }
       // Inside an element: track strings and nesting only; JSON.parse validates the rest.
       if (inString) {
-        if (c >= 0x80) this.nonAscii = true;
+        // Only for a string that began in an earlier chunk.
         if (escaped) escaped = false;
         else if (c === BACKSLASH) escaped = true;
         else if (c === QUOTE) inString = false;
       } else if (c === QUOTE) {
+        // Jump to the closing quote with the native indexOf (most bytes are string contents): a quote
+        // closes the string unless an odd run of backslashes precedes it.
+        let q = buf.indexOf(QUOTE, i + 1);
+        while (q >= 0) {
+          let k = q - 1;
+          while (k > i && buf[k] === BACKSLASH) k--;
+          if (((q - 1 - k) & 1) === 0) break;
+          q = buf.indexOf(QUOTE, q + 1);
+        }
+        if (q >= 0) {
+          i = q + 1;
+          continue;
+        }
         inString = true;
       } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
         depth++;
@@ -437,11 +451,10 @@ export class JsonArrayScanner {
     this.pending = this.pending.subarray(count);
   }
 
-  /** Whether a string byte ≥ 0x80 was seen so far (until then the faster latin1 decode is exact). */
-  private nonAscii = false;
-
   private emit(start: number, end: number, count: number): void {
-    const text = this.pending.toString(this.nonAscii ? 'utf8' : 'latin1', start, end);
+    // latin1 decodes ASCII exactly and faster than utf8 (nuScenes tables are ASCII).
+    const bytes = this.pending.subarray(start, end);
+    const text = bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8');
     let records: unknown[];
     try {
       records = JSON.parse(`[${text}]`) as unknown[];
