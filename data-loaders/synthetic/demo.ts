@@ -23,6 +23,10 @@ export interface DemoOptions {
   onProgress?: (progress: SynthProgress) => void;
   /** Render worker threads (default: all cores). */
   workers?: number;
+  /** Another world than DEMO_ARGUMENTS (tests use a tiny one). */
+  arguments?: SynthArguments;
+  /** Renderer module (tests may pass a stand-in). */
+  rendererModule?: string;
 }
 
 export interface DemoDataset {
@@ -40,19 +44,20 @@ export function demoCacheFolder(): string {
   return join(cache, `demo-v${GENERATOR_VERSION}`);
 }
 
-function isCompleteDemo(folder: string): boolean {
+function isCompleteDemo(folder: string, args: SynthArguments): boolean {
   const manifest = readManifest(folder);
   return (
     manifest !== null &&
     manifest.generatorVersion === GENERATOR_VERSION &&
-    sameArguments(manifest.arguments, DEMO_ARGUMENTS)
+    sameArguments(manifest.arguments, args)
   );
 }
 
 /** Returns the demo dataset, generating it first if the cache has no complete copy. */
 export async function ensureDemoDataset(options: DemoOptions = {}): Promise<DemoDataset> {
   const folder = resolve(options.folder ?? demoCacheFolder());
-  if (isCompleteDemo(folder)) return { dataroot: folder, version: 'v1.0-mini', generated: false };
+  const args = options.arguments ?? DEMO_ARGUMENTS;
+  if (isCompleteDemo(folder, args)) return { dataroot: folder, version: 'v1.0-mini', generated: false };
   if (existsSync(folder) && readdirSync(folder).length > 0 && readManifest(folder) === null) {
     throw new SpikedriveError(`the demo folder ${folder} holds something that is not a spikedrive demo`, {
       subject: folder,
@@ -74,15 +79,16 @@ export async function ensureDemoDataset(options: DemoOptions = {}): Promise<Demo
   rmSync(temp, { recursive: true, force: true });
   await generateSyntheticDataset({
     out: temp,
-    scenes: DEMO_ARGUMENTS.scenes,
-    seed: DEMO_ARGUMENTS.seed,
-    samplesPerScene: DEMO_ARGUMENTS.samplesPerScene,
+    scenes: args.scenes,
+    seed: args.seed,
+    samplesPerScene: args.samplesPerScene,
     version: 'v1.0-mini',
-    imageScale: DEMO_ARGUMENTS.imageScale,
+    imageScale: args.imageScale,
     workers: options.workers,
     onProgress: options.onProgress,
+    rendererModule: options.rendererModule,
   });
-  if (isCompleteDemo(folder)) {
+  if (isCompleteDemo(folder, args)) {
     // Another process finished first: keep its copy.
     rmSync(temp, { recursive: true, force: true });
     return { dataroot: folder, version: 'v1.0-mini', generated: false };

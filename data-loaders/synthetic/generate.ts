@@ -33,6 +33,7 @@ import {
 import {
   basemapImage,
   CLASS_INTENSITY,
+  GROUND_RESOLUTION_M,
   groundClassAt,
   groundRasterFromClasses,
   paintGroundClasses,
@@ -54,6 +55,7 @@ import {
   type CameraJobResult,
   type CuboidSpec,
   DEFAULT_RENDERER_MODULE,
+  sumCameraCounts,
 } from './render-job.ts';
 import { RenderPool } from './render-pool.ts';
 import { IMAGE_HEIGHT, IMAGE_WIDTH, RIG_CAMERAS, RIG_SENSORS, scaledIntrinsic } from './rig.ts';
@@ -216,7 +218,7 @@ function planLogsAndScenes(
   const current = new Map<MapLocation, LogPlan>();
   const sceneSpacingUs = Math.round((samplesPerScene * KEYFRAME_INTERVAL_S + 12) * 1e6);
   names.forEach((name, index) => {
-    const location = MAP_LOCATIONS[index % MAP_LOCATIONS.length];
+    const location = sceneLocation(index);
     let log = current.get(location);
     if (!log || log.scenes.length >= SCENES_PER_LOG) {
       const logIndex = logs.length;
@@ -249,6 +251,31 @@ function planLogsAndScenes(
     scenes.push({ index, name, location, log, firstKeyframeUs });
   });
   return { logs, scenes };
+}
+
+/** The town of a location in the world of `seed` (as `generateSyntheticDataset` builds it). */
+export function worldNetwork(seed: number, location: MapLocation): SyntheticNetwork {
+  return buildNetwork(location, createRng(`spikedrive-synth/${seed}/network/${location}`));
+}
+
+/** The location of scene `index`: the four real maps in turn. */
+export function sceneLocation(index: number): MapLocation {
+  return MAP_LOCATIONS[index % MAP_LOCATIONS.length];
+}
+
+/** The traffic simulation of scene `index` in the world of `seed` (as `generateSyntheticDataset` runs it). */
+export function simulateWorldScene(
+  seed: number,
+  network: SyntheticNetwork,
+  index: number,
+  samplesPerScene: number,
+): SimulationResult {
+  return simulateScene({
+    network,
+    rng: createRng(`spikedrive-synth/${seed}/scene/${index}/sim`),
+    sceneIndex: index,
+    durationS: (samplesPerScene - 1) * KEYFRAME_INTERVAL_S,
+  });
 }
 
 function egoToGlobalMatrix(x: number, y: number, yaw: number): Matrix {
@@ -360,28 +387,37 @@ export async function generateSyntheticDataset(options: SynthOptions): Promise<S
     for (let li = 0; li < MAP_LOCATIONS.length; li++) {
       const location = MAP_LOCATIONS[li];
       progress('maps', li, MAP_LOCATIONS.length);
-      const network = buildNetwork(location, rng.fork(`network/${location}`));
+      const network = worldNetwork(options.seed, location);
       const { json } = buildMapExpansion(network, `spikedrive-synth/${options.seed}`);
       await writeFileAtomic(join(out, 'maps', 'expansion', `${location}.json`), JSON.stringify(json));
-      const classes = paintGroundClasses(network);
-      const locationScenes = scenes.filter((s) => s.location === location);
-      const prior = semanticPriorMask(classes);
+      const prior = semanticPriorMask(network);
       await writeFileAtomic(
         join(out, 'maps', `${SEMANTIC_PRIOR_FILES[location]}.png`),
-        await sharp(prior, { raw: { width: classes.width, height: classes.height, channels: 1 } })
+        // 8-bit grey as the real masks ('L' mode); sharp would otherwise widen one channel to RGB.
+        await sharp(prior.classes, { raw: { width: prior.width, height: prior.height, channels: 1 } })
+          .toColourspace('b-w')
           .png({ compressionLevel: 6 })
           .toBuffer(),
       );
-      const basemap = basemapImage(classes);
+      const basemap = basemapImage(network);
       await writeFileAtomic(
         join(out, 'maps', 'basemap', `${location}.png`),
         await sharp(basemap.rgb, { raw: { width: basemap.width, height: basemap.height, channels: 3 } })
           .png({ compressionLevel: 6 })
           .toBuffer(),
       );
+      const locationScenes = scenes.filter((s) => s.location === location);
       if (locationScenes.length === 0) continue;
 
-      const raster = groundRasterFromClasses(classes, pool.workerCount > 0);
+      // Surface classes at 0.1 m: lidar intensities and (at full image size) the cameras' ground texture.
+      const classes = paintGroundClasses(network);
+
+      // The cameras' ground texture: 0.1 m for full-size images; reduced images (tests) need less detail.
+      const cameraResolutionM = Math.min(0.5, GROUND_RESOLUTION_M / imageScale);
+      const raster = groundRasterFromClasses(
+        cameraResolutionM === GROUND_RESOLUTION_M ? classes : paintGroundClasses(network, cameraResolutionM),
+        pool.workerCount > 0,
+      );
       await pool.drain();
       pool.setGround(raster);
       const inFlight: Array<Promise<void>> = [];
@@ -508,8 +544,7 @@ export async function generateSyntheticDataset(options: SynthOptions): Promise<S
     classes: ReturnType<typeof paintGroundClasses>,
   ): Promise<SceneRows> {
     const sceneRng = rng.fork(`scene/${plan.index}`);
-    const durationS = (samplesPerScene - 1) * KEYFRAME_INTERVAL_S;
-    const sim = simulateScene({ network, rng: sceneRng.fork('sim'), sceneIndex: plan.index, durationS });
+    const sim = simulateWorldScene(options.seed, network, plan.index, samplesPerScene);
     const jitterRng = sceneRng.fork('timing');
     const keyframeS = Array.from({ length: samplesPerScene }, (_, k) =>
       k === 0 ? 0 : k * KEYFRAME_INTERVAL_S + jitterRng.int(-2000, 2001) / 1e6,
@@ -710,15 +745,7 @@ export async function generateSyntheticDataset(options: SynthOptions): Promise<S
       });
     }
     for (let k = 0; k < samplesPerScene; k++) {
-      const seen = new Map<number, [number, number]>();
-      for (const result of perKeyframe[k]) {
-        for (const [id, visible, unoccluded] of result.counts) {
-          const sum = seen.get(id) ?? [0, 0];
-          sum[0] += visible;
-          sum[1] += unoccluded;
-          seen.set(id, sum);
-        }
-      }
+      const seen = sumCameraCounts(perKeyframe[k]);
       for (const [ai, [first, last]] of [...annotatedRange.entries()].sort((a, b) => a[0] - b[0])) {
         if (k < first || k > last) continue;
         const agent = agents[ai];

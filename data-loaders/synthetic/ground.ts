@@ -262,58 +262,45 @@ function clamp(v: number): number {
 }
 
 /**
- * The legacy semantic prior (maps/<md5>.png): 255 on drivable surface, 0 elsewhere, 0.1 m per pixel, image
- * row 0 at the north edge (the devkit's MapMask maps y to row H − y/res).
+ * The legacy semantic prior (maps/<md5>.png): 255 on drivable surface (roads, intersections, car parks), 0
+ * elsewhere, 0.1 m per pixel, image row 0 at the north edge (the devkit's MapMask maps y to row H − y/res).
+ * Painted straight from the polygons with y mirrored, so no full-resolution class raster is needed.
  */
-export function semanticPriorMask(ground: GroundClasses): Uint8Array {
-  const { width, height, classes } = ground;
-  const out = new Uint8Array(width * height);
-  const drivable = new Uint8Array(256).fill(255);
-  drivable[GroundClass.grass] = 0;
-  drivable[GroundClass.sidewalk] = 0;
-  drivable[GroundClass.curb] = 0;
-  for (let row = 0; row < height; row++) {
-    const src = row * width;
-    const dst = (height - 1 - row) * width;
-    for (let col = 0; col < width; col++) out[dst + col] = drivable[classes[src + col]];
+export function semanticPriorMask(
+  network: SyntheticNetwork,
+  resolutionM = GROUND_RESOLUTION_M,
+): GroundClasses {
+  const width = Math.ceil(network.canvasEdgeM[0] / resolutionM);
+  const height = Math.ceil(network.canvasEdgeM[1] / resolutionM);
+  const target: GroundClasses = { width, height, resolutionM, classes: new Uint8Array(width * height) };
+  const top = height * resolutionM;
+  const mirror = (polygon: readonly Point2[]): Point2[] => polygon.map(([x, y]) => [x, top - y]);
+  for (const edge of network.edges) {
+    fillPolygon(target, mirror(bandPolygon(edge.centre, -edge.halfWidthM, edge.halfWidthM)), 255);
   }
-  return out;
+  for (const polygon of network.intersectionPolygons) fillPolygon(target, mirror(polygon), 255);
+  for (const carpark of network.carparks) fillPolygon(target, mirror(carpark.polygon), 255);
+  return target;
 }
 
 /**
- * The basemap (maps/basemap/<location>.png): the class colours averaged to `metresPerPixel`, north up. The
- * devkit stretches it over the canvas, so any resolution works; 0.5 m keeps it small.
+ * The basemap (maps/basemap/<location>.png): the class colours at `metresPerPixel`, north up. The devkit
+ * stretches it over the canvas, so any resolution works; 0.5 m keeps it small and quick.
  */
 export function basemapImage(
-  ground: GroundClasses,
+  network: SyntheticNetwork,
   metresPerPixel = 0.5,
 ): { rgb: Uint8Array; width: number; height: number } {
-  const factor = Math.max(1, Math.round(metresPerPixel / ground.resolutionM));
-  const width = Math.floor(ground.width / factor);
-  const height = Math.floor(ground.height / factor);
+  const ground = paintGroundClasses(network, metresPerPixel);
+  const { width, height, classes } = ground;
   const rgb = new Uint8Array(width * height * 3);
-  const area = factor * factor;
-  const counts = new Uint16Array(CLASS_RGB.length);
   for (let r = 0; r < height; r++) {
     for (let c = 0; c < width; c++) {
-      counts.fill(0);
-      for (let dr = 0; dr < factor; dr++) {
-        const o = (r * factor + dr) * ground.width + c * factor;
-        for (let dc = 0; dc < factor; dc++) counts[ground.classes[o + dc]]++;
-      }
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      for (let k = 0; k < counts.length; k++) {
-        if (counts[k] === 0) continue;
-        s0 += CLASS_RGB[k][0] * counts[k];
-        s1 += CLASS_RGB[k][1] * counts[k];
-        s2 += CLASS_RGB[k][2] * counts[k];
-      }
+      const colour = CLASS_RGB[classes[r * width + c]];
       const d = ((height - 1 - r) * width + c) * 3;
-      rgb[d] = Math.round(s0 / area);
-      rgb[d + 1] = Math.round(s1 / area);
-      rgb[d + 2] = Math.round(s2 / area);
+      rgb[d] = colour[0];
+      rgb[d + 1] = colour[1];
+      rgb[d + 2] = colour[2];
     }
   }
   return { rgb, width, height };

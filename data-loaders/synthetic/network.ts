@@ -161,6 +161,8 @@ export interface SyntheticNetwork {
   connectorsIntoLane: number[][];
   /** Pairs of connectors of one intersection whose vehicles must not be inside at the same time. */
   connectorConflicts: number[][];
+  /** For connector a and a conflicting b: arc length on a after which a vehicle (its rear) no longer blocks b. */
+  connectorClearM: Array<Map<number, number>>;
 }
 
 /** Options of the town layout (the defaults make a ~600 m square town). */
@@ -477,23 +479,52 @@ export function buildNetwork(
       }
     }
   }
+  // Conflicts: two connectors of one intersection whose paths come within 2.6 m of each other. For each
+  // conflict, the arc length on this connector after which its vehicles are clear of the other path.
   const connectorConflicts: number[][] = connectors.map(() => []);
+  const connectorClearM: Array<Map<number, number>> = connectors.map(() => new Map());
   const byIntersection = new Map<number, LaneConnector[]>();
   for (const c of connectors) push(byIntersection, c.intersection, c);
-  const polylines = connectors.map((c) => c.path.polyline(1.5));
+  const stations = connectors.map((c) => c.path.stations(1));
+  const polylines = connectors.map((c, i) =>
+    stations[i].map((s) => {
+      const p = c.path.poseAt(s);
+      return [p.x, p.y] as Point2;
+    }),
+  );
+  const clearAfter = (a: number, b: number): number => {
+    let last = -1;
+    const pa = polylines[a];
+    const pb = polylines[b];
+    for (let i = 0; i < pa.length; i++) {
+      let near = false;
+      for (let j = 0; j + 1 < pb.length && !near; j++) near = pointSegment(pa[i], pb[j], pb[j + 1]) < 2.6;
+      if (near) last = stations[a][i];
+    }
+    return last;
+  };
   for (const group of byIntersection.values()) {
     for (let i = 0; i < group.length; i++) {
       for (let j = i + 1; j < group.length; j++) {
         const a = group[i];
         const b = group[j];
-        const conflict =
-          a.toLane === b.toLane ||
-          a.fromLane === b.fromLane ||
-          polylineDistance(polylines[a.id], polylines[b.id]) < 2.6;
-        if (conflict) {
-          connectorConflicts[a.id].push(b.id);
-          connectorConflicts[b.id].push(a.id);
+        if (
+          polylineDistance(polylines[a.id], polylines[b.id]) >= 2.6 &&
+          a.toLane !== b.toLane &&
+          a.fromLane !== b.fromLane
+        ) {
+          continue;
         }
+        connectorConflicts[a.id].push(b.id);
+        connectorConflicts[b.id].push(a.id);
+        connectorClearM[a.id].set(
+          b.id,
+          a.toLane === b.toLane ? a.path.lengthM : Math.max(0, clearAfter(a.id, b.id)),
+        );
+        connectorClearM[b.id].set(
+          a.id,
+          a.toLane === b.toLane ? b.path.lengthM : Math.max(0, clearAfter(b.id, a.id)),
+        );
       }
     }
   }
@@ -597,6 +628,7 @@ export function buildNetwork(
     connectorsFromLane,
     connectorsIntoLane,
     connectorConflicts,
+    connectorClearM,
   };
 }
 

@@ -67,3 +67,17 @@ export async function runCameraJob(
   counts.sort((a, b) => a[0] - b[0]);
   return { counts };
 }
+
+/** Σ visible and Σ unoccluded pixels per cuboid id over several cameras (the six of one keyframe). */
+export function sumCameraCounts(results: readonly CameraJobResult[]): Map<number, [number, number]> {
+  const sums = new Map<number, [number, number]>();
+  for (const result of results) {
+    for (const [id, visible, unoccluded] of result.counts) {
+      const sum = sums.get(id) ?? [0, 0];
+      sum[0] += visible;
+      sum[1] += unoccluded;
+      sums.set(id, sum);
+    }
+  }
+  return sums;
+}

@@ -158,6 +158,10 @@ interface Vehicle {
   routeIndex: number;
   /** Speed cap from curves ahead, refreshed every few steps (−1: not yet computed). */
   speedCap: number;
+  /** Step at which it started waiting for its connector (−1: not waiting). */
+  requestStep: number;
+  /** Creation order (ties between requests of the same step). */
+  order: number;
 }
 
 interface Pedestrian {
@@ -187,6 +191,9 @@ interface Recorder {
 }
 
 const IDM_MIN_GAP_M = 2;
+const GREEN_S = 11;
+const ALL_RED_S = 2;
+const MIN_GREEN_S = 4;
 const LATERAL_ACCEL_LIMIT = 2.0;
 const LOOKAHEAD_M = 80;
 
@@ -255,8 +262,24 @@ export function simulateScene(options: SimulationOptions): SimulationResult {
   const egoDesired = rngChoice.uniform(8.5, 11);
 
   // ---- Vehicles along every lane, at random gaps; a scene-wide density varies the traffic.
-  const density = rngSpawn.uniform(0.7, 1.35);
+  const density = rngSpawn.uniform(0.7, 1.3);
   const vehicles: Vehicle[] = [];
+  let vehicleOrder = 0;
+  const candidates: Vehicle[] = [];
+  const waitingConnectors: number[] = [];
+  const requestedCrossings = new Int32Array(network.crossings.length).fill(-1);
+  let currentStep = 0;
+  const conflictSets = network.connectorConflicts.map((list) => new Set(list));
+  // Traffic lights: north–south green, all red, east–west green, all red; random offsets. A light shortens
+  // its green (after a minimum) to serve the ego, like a bus-priority detector, so ego scenes keep moving.
+  const signals = network.intersections.map(() => ({
+    phase: rngSpawn.int(0, 4),
+    timer: rngSpawn.uniform(0, GREEN_S),
+  }));
+  const greenFor = (intersection: number, arm: number): boolean => {
+    const phase = signals[intersection].phase;
+    return (phase === 0 && arm % 2 === 1) || (phase === 2 && arm % 2 === 0);
+  };
   const pickKind = (): AgentKind => {
     const r = rngSpawn.next();
     if (r < 0.68) return 'car';
@@ -288,6 +311,8 @@ export function simulateScene(options: SimulationOptions): SimulationResult {
       route: null,
       routeIndex: 0,
       speedCap: -1,
+      requestStep: -1,
+      order: vehicleOrder++,
     };
     vehicle.v = vehicle.desiredSpeed * speedFactor;
     chooseNext(vehicle);
@@ -318,7 +343,7 @@ export function simulateScene(options: SimulationOptions): SimulationResult {
       const kind = pickKind();
       const vehicle = makeVehicle(kind, lane.id, s, rngSpawn.uniform(0.5, 0.9));
       vehicles.push(vehicle);
-      s += vehicle.lengthM + rngSpawn.uniform(14, 42) / density;
+      s += vehicle.lengthM + rngSpawn.uniform(25, 70) / density;
     }
   }
 
@@ -399,13 +424,21 @@ export function simulateScene(options: SimulationOptions): SimulationResult {
     const list = onLink[lane];
     return list.length === 0 ? Number.POSITIVE_INFINITY : rear(vehicles[list[0]]);
   };
-  const canCommit = (vehicle: Vehicle): boolean => {
+  /** 'go', or why not: 'wait' (a conflicting vehicle or a pedestrian is in the way), 'full' (no room after). */
+  const commitCheck = (vehicle: Vehicle): 'go' | 'wait' | 'full' => {
     const c = links[vehicle.nextLink].connector;
-    for (const other of network.connectorConflicts[c]) if (occupants[other] > 0) return false;
+    for (const other of network.connectorConflicts[c]) {
+      if (occupants[other] === 0) continue;
+      // Vehicles committed to the other connector but not yet on it block; those on it block until clear.
+      const inside = onLink[connectorLink(other)];
+      if (inside.length < occupants[other]) return 'wait';
+      const clear = network.connectorClearM[other].get(c)!;
+      for (const j of inside) if (rear(vehicles[j]) <= clear + 0.5) return 'wait';
+    }
     const connector = network.connectors[c];
-    if (crossingPeds[connector.crossings[0]] > 0 || crossingPeds[connector.crossings[1]] > 0) return false;
+    if (crossingPeds[connector.crossings[0]] > 0 || crossingPeds[connector.crossings[1]] > 0) return 'wait';
     const needed = (occupants[c] + 1) * 9;
-    return laneEntrySpace(connector.toLane) > needed;
+    return laneEntrySpace(connector.toLane) > needed ? 'go' : 'full';
   };
 
   /** Speed cap from curves ahead: v² ≤ v_curve² + 2·b·d. */
@@ -488,6 +521,7 @@ export function simulateScene(options: SimulationOptions): SimulationResult {
 
   // ---- Pedestrian helpers.
   const crossingOpen = (crossing: number): boolean => {
+    if (requestedCrossings[crossing] === currentStep) return false;
     for (const c of connectorsByCrossing[crossing]) if (occupants[c] > 0) return false;
     for (const lane of incomingLanesByCrossing[crossing]) {
       for (const j of onLink[lane]) {
@@ -534,6 +568,7 @@ export function simulateScene(options: SimulationOptions): SimulationResult {
   };
 
   for (let step = 0; step < totalSteps; step++) {
+    currentStep = step;
     if (step === egoJoinStep) {
       egoVehicle = {
         agent: -1,
@@ -555,6 +590,8 @@ export function simulateScene(options: SimulationOptions): SimulationResult {
         route: ego.route,
         routeIndex: 0,
         speedCap: -1,
+        requestStep: -1,
+        order: vehicleOrder++,
       };
       // Clear room around the ego on its lane; vehicles removed here simply never existed for the recording.
       for (const v of vehicles) {
@@ -569,15 +606,77 @@ export function simulateScene(options: SimulationOptions): SimulationResult {
     }
     rebuildLinks();
 
-    // Commitments at intersections, in vehicle order (the ego asks early: it has priority by reserving first).
-    for (const vehicle of vehicles) {
-      if (!vehicle.alive || vehicle.committed || vehicle.nextLink < 0 || links[vehicle.link].lane < 0)
-        continue;
-      const toEnd = links[vehicle.link].lengthM - front(vehicle);
-      const commitDistance = vehicle.isEgo ? 45 : Math.max(10, (vehicle.v * vehicle.v) / (2 * 2.0) + 8);
-      if (toEnd <= commitDistance && canCommit(vehicle)) {
+    // Commitments at intersections, first come first served: a vehicle near its stop line asks for its
+    // connector; requests are granted in arrival order, and a later request may go ahead only if it conflicts
+    // with no earlier one still waiting (so nobody starves). The ego asks from further away (45 m).
+    for (const signal of signals) {
+      signal.timer += dt;
+      const duration = signal.phase % 2 === 0 ? GREEN_S : ALL_RED_S;
+      if (signal.timer >= duration) {
+        signal.phase = (signal.phase + 1) % 4;
+        signal.timer = 0;
+      }
+    }
+    if (egoVehicle && links[egoVehicle.link].lane >= 0) {
+      const lane = network.lanes[links[egoVehicle.link].lane];
+      const toEnd = links[egoVehicle.link].lengthM - front(egoVehicle);
+      if (lane.toIntersection !== null && toEnd < 45 && !greenFor(lane.toIntersection, lane.toArm!)) {
+        const signal = signals[lane.toIntersection];
+        if (signal.phase % 2 === 0 && signal.timer >= MIN_GREEN_S) signal.timer = GREEN_S;
+      }
+    }
+    candidates.length = 0;
+    for (const link of used) {
+      if (links[link].lane < 0) continue;
+      const lane = network.lanes[links[link].lane];
+      if (lane.toIntersection === null || !greenFor(lane.toIntersection, lane.toArm!)) continue;
+      // Only the front-most vehicle of a lane that has not committed yet may ask (a queue does not hold
+      // reservations while it waits behind its own leader).
+      const list = onLink[link];
+      for (let n = list.length - 1; n >= 0; n--) {
+        const vehicle = vehicles[list[n]];
+        if (vehicle.committed) continue;
+        if (vehicle.nextLink < 0) break;
+        const toEnd = links[vehicle.link].lengthM - front(vehicle);
+        const commitDistance = vehicle.isEgo ? 45 : Math.max(10, (vehicle.v * vehicle.v) / (2 * 2.0) + 8);
+        if (toEnd <= commitDistance) {
+          if (vehicle.requestStep < 0) vehicle.requestStep = step;
+          candidates.push(vehicle);
+        }
+        break;
+      }
+    }
+    // The ego goes first and never waits for earlier requests, only for vehicles physically in its way.
+    candidates.sort(
+      (a, b) => Number(b.isEgo) - Number(a.isEgo) || a.requestStep - b.requestStep || a.order - b.order,
+    );
+    waitingConnectors.length = 0;
+    for (const vehicle of candidates) {
+      const c = links[vehicle.nextLink].connector;
+      let blockedByEarlier = false;
+      for (const w of waitingConnectors) {
+        if (
+          w !== c &&
+          network.connectors[w].intersection === network.connectors[c].intersection &&
+          conflictSets[c].has(w)
+        ) {
+          blockedByEarlier = true;
+          break;
+        }
+      }
+      const check = blockedByEarlier ? 'wait' : commitCheck(vehicle);
+      // A vehicle waiting at a green light keeps new pedestrians off the crossings it will drive over.
+      const connector = network.connectors[c];
+      requestedCrossings[connector.crossings[0]] = step;
+      requestedCrossings[connector.crossings[1]] = step;
+      if (check === 'go') {
         vehicle.committed = true;
-        occupants[links[vehicle.nextLink].connector]++;
+        vehicle.requestStep = -1;
+        occupants[c]++;
+      } else if (check === 'wait') {
+        // Next in line: later requests that conflict must let it go first. A vehicle with no room after
+        // the intersection ('full') does not hold others up.
+        waitingConnectors.push(c);
       }
     }
 
