@@ -1,6 +1,6 @@
 // The nuScenes devkit port: typed tables and indexes (`NuScenes`), geometry (Quaternion w,x,y,z, Box),
-// legacy map masks, camera image decoding and the dataset summary. Other parts of the port (splits,
-// CAN bus, point clouds, map expansion) add their export lines below.
+// legacy map masks, camera image decoding, the dataset summary, and the other parts of the port (splits,
+// CAN bus, point clouds, map expansion, rendering). Biome keeps the export lines sorted.
 
 export * from './canbus/index.ts';
 export * from './geometry/index.ts';
@@ -18,6 +18,7 @@ export {
   updateIntrinsics,
 } from './image.ts';
 export { type DatasetSummary, formatSummary, summarizeDataset } from './info.ts';
+export * from './map/index.ts';
 export { MapMask, type MaskImage } from './map-mask.ts';
 export {
   type GetSampleDataOptions,
@@ -26,6 +27,7 @@ export {
   type SampleDataResult,
 } from './nuscenes.ts';
 export * from './pointcloud/index.ts';
+export * from './render/index.ts';
 export * from './splits.ts';
 export {
   type JsonArrayReadOptions,
@@ -34,5 +36,3 @@ export {
   readJsonArraySync,
 } from './tables/json-array.ts';
 export * from './types.ts';
-export * from './map/index.ts';
-export * from './render/index.ts';
