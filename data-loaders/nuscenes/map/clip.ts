@@ -176,19 +176,19 @@ function place(clip: ClipRing, p: NodePoint, q: NodePoint): Placement {
   return { kind: 'in' };
 }
 
-function bboxOverlaps(w: Work, minX: number, minY: number, maxX: number, maxY: number): boolean {
-  return !(w.minX > maxX || w.maxX < minX || w.minY > maxY || w.maxY < minY);
-}
-
 function nodeAll(subject: readonly SubjectSegment[], clip: ClipRing) {
   const cx = clip.pts.map((c) => c[0]);
   const cy = clip.pts.map((c) => c[1]);
   const [minX, maxX, minY, maxY] = [Math.min(...cx), Math.max(...cx), Math.min(...cy), Math.max(...cy)];
-  const works: (Work | null)[] = subject.map((s) => {
-    if (s.a[0] === s.b[0] && s.a[1] === s.b[1]) return null;
-    const w = makeWork(s.a, s.b);
-    return bboxOverlaps(w, minX, minY, maxX, maxY) ? w : null;
-  });
+  const works: (Work | null)[] = new Array(subject.length).fill(null);
+  for (let i = 0; i < subject.length; i++) {
+    const { a, b } = subject[i];
+    if (a[0] === b[0] && a[1] === b[1]) continue;
+    // Only segments meeting the clip ring's envelope can contribute (and be noded).
+    if (Math.min(a[0], b[0]) > maxX || Math.max(a[0], b[0]) < minX) continue;
+    if (Math.min(a[1], b[1]) > maxY || Math.max(a[1], b[1]) < minY) continue;
+    works[i] = makeWork(a, b);
+  }
   const clipWorks: Work[] = [];
   for (let i = 0; i + 1 < clip.pts.length; i++) clipWorks.push(makeWork(clip.pts[i], clip.pts[i + 1]));
   // Self-noding among candidate subject segments (sweep over x).

@@ -111,10 +111,13 @@ export class PatchTransform {
     return transformSegments(transformSegments(segs, this.toLocal[0]), this.toLocal[1]);
   }
 
-  /** `polygon ∩ patch`, rotated into the patch frame (the devkit's `_get_layer_polygon`); null if empty. */
-  polygonToLocal(polygon: PolygonRings): AreaGeom | null {
+  /**
+   * `polygon ∩ patch`, rotated into the patch frame (the devkit's `_get_layer_polygon`); null if empty.
+   * `subject` may pass the polygon's segments ready-made (see `polygonSubject`).
+   */
+  polygonToLocal(polygon: PolygonRings, subject?: readonly SubjectSegment[]): AreaGeom | null {
     if (envDisjoint(envelope(polygon.exterior), this.globalEnvelope)) return null;
-    const clipped = clipArea(polygonSubject(polygon), this.globalRing);
+    const clipped = clipArea(subject ?? polygonSubject(polygon), this.globalRing);
     return clipped.length > 0 ? this.local(clipped) : null;
   }
 

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { SpikedriveError } from '../../../src/util/errors.ts';
 import { MAP_LOCATIONS, type MapLocation } from '../types.ts';
 import { discretizeLane } from './arcline.ts';
-import { assembleLines, assembleRings } from './clip.ts';
+import { assembleLines, assembleRings, type SubjectSegment } from './clip.ts';
 import { buildMapData, isMapLocation, type MapData, parseMapJson, readMapFile } from './load.ts';
-import { type PatchBox, PatchTransform, type PolygonRings } from './mask.ts';
+import { type PatchBox, PatchTransform, type PolygonRings, polygonSubject } from './mask.ts';
 import { type Coord, intersectSegments, locatePoint, type Segment } from './predicates.ts';
 import { createRaster } from './raster.ts';
 import {
@@ -83,6 +83,7 @@ export class NuScenesMap {
   private readonly validity = new Map<string, boolean>();
   private readonly envelopes = new Map<string, readonly [number, number, number, number]>();
   private readonly polygonCache = new Map<string, PolygonRings>();
+  private readonly subjectCache = new Map<string, SubjectSegment[]>();
 
   /** Loads `<dataroot>/maps/expansion/<mapName>.json` (synchronously, like the devkit). */
   constructor(options: NuScenesMapOptions) {
@@ -215,6 +216,16 @@ export class NuScenesMap {
       this.envelopes.set(key, env);
     }
     return env;
+  }
+
+  /** A polygon's ring segments as the clipper takes them (cached: big drivable areas are reused per frame). */
+  private polygonSegmentsFor(polygonToken: string): SubjectSegment[] {
+    let segments = this.subjectCache.get(polygonToken);
+    if (!segments) {
+      segments = polygonSubject(this.extractPolygon(polygonToken));
+      this.subjectCache.set(polygonToken, segments);
+    }
+    return segments;
   }
 
   /** Shapely's `polygon.is_valid` for a polygon record (cached). */
@@ -621,7 +632,10 @@ export class NuScenesMap {
             if (!near('polygon', polygonToken)) continue;
             // The devkit skips invalid polygons everywhere except in drivable_area.
             if (layer !== 'drivable_area' && !this.isPolygonValid(polygonToken)) continue;
-            const geom = transform.polygonToLocal(this.extractPolygon(polygonToken));
+            const geom = transform.polygonToLocal(
+              this.extractPolygon(polygonToken),
+              this.polygonSegmentsFor(polygonToken),
+            );
             if (geom) transform.drawArea(mask, geom);
           }
         }
