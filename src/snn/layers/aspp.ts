@@ -138,7 +138,10 @@ export class SpikingAspp extends SnnModule {
       inChannels: number;
       atrousRates: readonly number[];
       outChannels?: number;
+      /** Dropout after the projection (0.5 in SAD). */
       dropout?: number;
+      /** Seed for reproducible dropout masks in training. */
+      dropoutSeed?: number | string;
     },
   ) {
     super();
@@ -199,7 +202,7 @@ export class SpikingAspp extends SnnModule {
       new BatchNorm2d({ numFeatures: out, momentum: options.bnMomentum }),
     );
     this.projectLif = this.register('project.2', new LifNode({ ...SAD_NEURONS.head, ...options.neuron }));
-    this.dropout = this.register('project.3', new Dropout(options.dropout ?? 0.5));
+    this.dropout = this.register('project.3', new Dropout(options.dropout ?? 0.5, options.dropoutSeed));
     this.project = new ConvBn(projConv, projBn);
   }
 
@@ -237,6 +240,8 @@ export class SpikingDeepLabHead extends SnnModule {
       numClasses: number;
       hiddenChannels?: number;
       atrousRates?: readonly number[];
+      dropout?: number;
+      dropoutSeed?: number | string;
     },
   ) {
     super();
@@ -247,6 +252,8 @@ export class SpikingDeepLabHead extends SnnModule {
       new SpikingAspp({
         inChannels: options.inChannels,
         atrousRates: options.atrousRates ?? [12, 24, 36],
+        dropout: options.dropout,
+        dropoutSeed: options.dropoutSeed,
         outChannels: hidden,
         neuron: options.neuron,
         bnMomentum: options.bnMomentum,

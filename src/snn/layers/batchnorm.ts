@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { SpikedriveError } from '../../util/errors.ts';
+import { isRecordingGradients } from '../surrogate.ts';
 import { repeatOverTime } from '../time.ts';
 import { type Conv2d, stepsAndBatch } from './conv.ts';
 import { hwioToOihw } from './layout.ts';
@@ -174,8 +175,13 @@ export class ConvBn {
 
   /** Whether the next eval-mode call runs folded. */
   get folds(): boolean {
+    // Under a gradient tape the cached folded weights would cut the gradient to the conv and BN parameters.
     return (
-      this.fold && !this.bn.training && this.conv.weightQuant === null && this.conv.activationQuant === null
+      this.fold &&
+      !this.bn.training &&
+      this.conv.weightQuant === null &&
+      this.conv.activationQuant === null &&
+      !isRecordingGradients()
     );
   }
 

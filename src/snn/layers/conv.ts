@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { SpikedriveError } from '../../util/errors.ts';
 import type { Rng } from '../../util/rng.ts';
+import { customGrad2 } from '../grad.ts';
 import type { LayerQuantSpec } from '../quant/config.ts';
 import {
   type ActivationQuantSpec,
@@ -9,6 +10,7 @@ import {
   fakeQuantWeight,
   type WeightQuantSpec,
 } from '../quant/weight.ts';
+import { isRecordingGradients } from '../surrogate.ts';
 import { layerRng, truncatedNormalTensor, uniformTensor } from './init.ts';
 import { type ForwardContext, SnnModule } from './module.ts';
 
@@ -29,6 +31,59 @@ export interface Conv2dOptions {
   /** PyTorch default true. */
   bias?: boolean;
   rng?: Rng;
+}
+
+/**
+ * Stride-1 dilated convolution with PyTorch padding whose gradient tfjs lacks ("dilation rates greater than 1
+ * are not yet supported in gradients"); SAD's ASPP uses rates 12/24/36. Hand-written backward from forward convs
+ * only (so it runs on every back end): dX = dY ⋆_r flip(W)ᵀ padded (k − 1)·r − p, and dW[kh, kw] =
+ * Σ x_pad[h + kh·r, w + kw·r]·dY[h, w], a stride-r conv of the padded input with dY as the filter.
+ */
+export function dilatedConv2d(
+  x: tf.Tensor4D,
+  w: tf.Tensor4D,
+  padding: [number, number],
+  dilation: [number, number],
+): tf.Tensor4D {
+  const [kh, kw] = [w.shape[0], w.shape[1]];
+  const explicit = (
+    ph: number,
+    pw: number,
+  ): [[number, number], [number, number], [number, number], [number, number]] => [
+    [0, 0],
+    [ph, ph],
+    [pw, pw],
+    [0, 0],
+  ];
+  const op = customGrad2((input, filter, save) => {
+    save([input, filter]);
+    return {
+      value: tf.conv2d(
+        input as tf.Tensor4D,
+        filter as tf.Tensor4D,
+        1,
+        explicit(padding[0], padding[1]),
+        'NHWC',
+        dilation,
+      ),
+      gradFunc: (dy, saved) => {
+        const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
+        const flipped = tf.transpose(tf.reverse(ws, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
+        const backPad = explicit((kh - 1) * dilation[0] - padding[0], (kw - 1) * dilation[1] - padding[1]);
+        const dx = tf.conv2d(dy as tf.Tensor4D, flipped, 1, backPad, 'NHWC', dilation);
+        const xPad = tf.pad(xs, explicit(padding[0], padding[1]));
+        // [Cin, Hp, Wp, N] ⋆ [Hout, Wout, N, Cout] with stride r → [Cin, kh, kw, Cout].
+        const dw = tf.conv2d(
+          tf.transpose(xPad, [3, 1, 2, 0]) as tf.Tensor4D,
+          tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D,
+          dilation,
+          'valid',
+        );
+        return [dx, tf.transpose(tf.slice(dw, [0, 0, 0, 0], [-1, kh, kw, -1]), [1, 2, 0, 3])];
+      },
+    };
+  });
+  return op(x, w) as tf.Tensor4D;
 }
 
 /** Bits per stored weight for a quantisation spec (ternary packs into 2 bits). */
@@ -199,7 +254,11 @@ export class Conv2d extends SnnModule {
               [this.padding[1], this.padding[1]],
               [0, 0],
             ];
-      let out: tf.Tensor = tf.conv2d(input as tf.Tensor4D, w, this.stride, pad, 'NHWC', this.dilation);
+      const dilated = this.dilation[0] > 1 || this.dilation[1] > 1;
+      let out: tf.Tensor =
+        dilated && isRecordingGradients()
+          ? dilatedConv2d(input as tf.Tensor4D, w, this.padding, this.dilation)
+          : tf.conv2d(input as tf.Tensor4D, w, this.stride, pad, 'NHWC', this.dilation);
       const b = weight === null ? this.bias : bias;
       if (b !== null) out = tf.add(out, b);
       return unfoldTime(out, steps, batch, x.rank === 5);

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { SpikedriveError } from '../../util/errors.ts';
+import { isRecordingGradients } from '../surrogate.ts';
 import { foldTime, stepsAndBatch, unfoldTime } from './conv.ts';
 import { type ForwardContext, SnnModule } from './module.ts';
 
@@ -25,12 +26,16 @@ export class Upsample extends SnnModule {
     const y = tf.tidy(() => {
       const { flat, steps, batch } = foldTime(x, 4);
       const [, h, w] = flat.shape as number[];
-      const out = tf.image.resizeBilinear(
-        flat as tf.Tensor4D,
-        [h * this.scaleFactor, w * this.scaleFactor],
-        false,
-        true,
-      );
+      // The resize kernel is fast but its tfjs gradient is wrong (cpu: transposed shape, no half-pixel centres),
+      // so a tape gets the same interpolation from differentiable slices.
+      const out = isRecordingGradients()
+        ? upsampleAxis(upsampleAxis(flat, 1, this.scaleFactor), 2, this.scaleFactor)
+        : tf.image.resizeBilinear(
+            flat as tf.Tensor4D,
+            [h * this.scaleFactor, w * this.scaleFactor],
+            false,
+            true,
+          );
       return unfoldTime(out, steps, batch, x.rank === 5);
     });
     ctx.instrument?.record({
@@ -48,7 +53,40 @@ export class Upsample extends SnnModule {
   }
 }
 
-/** Bilinear resize to an explicit size with PyTorch's `align_corners=False`. */
+/**
+ * Bilinear ×s along one axis with PyTorch's `align_corners=False`, from slices (differentiable on every back end).
+ * Output o = s·i + p samples i + δ_p with δ_p = (p + 0.5)/s − 0.5, clamped at the edges as PyTorch clamps.
+ */
+export function upsampleAxis(x: tf.Tensor, axis: number, scale: number): tf.Tensor {
+  return tf.tidy(() => {
+    const n = x.shape[axis] as number;
+    const take = (start: number, size: number) => {
+      const begin = x.shape.map(() => 0);
+      const sizes = x.shape.map(() => -1);
+      begin[axis] = start;
+      sizes[axis] = size;
+      return tf.slice(x, begin, sizes);
+    };
+    const prev = n === 1 ? x : tf.concat([take(0, 1), take(0, n - 1)], axis);
+    const next = n === 1 ? x : tf.concat([take(1, n - 1), take(n - 1, 1)], axis);
+    const phases: tf.Tensor[] = [];
+    for (let p = 0; p < scale; p++) {
+      const delta = (p + 0.5) / scale - 0.5;
+      if (delta === 0) phases.push(x);
+      else if (delta < 0) phases.push(tf.add(tf.mul(prev, -delta), tf.mul(x, 1 + delta)));
+      else phases.push(tf.add(tf.mul(x, 1 - delta), tf.mul(next, delta)));
+    }
+    const stacked = tf.stack(phases, axis + 1);
+    const shape = [...x.shape];
+    shape[axis] = n * scale;
+    return tf.reshape(stacked, shape);
+  });
+}
+
+/**
+ * Bilinear resize to an explicit size with PyTorch's `align_corners=False`. Forward only: tfjs's gradient of the
+ * resize kernel is wrong on the cpu back end; `Upsample` is differentiable.
+ */
 export function resizeBilinearTorch(x: tf.Tensor, size: [number, number]): tf.Tensor {
   return tf.tidy(() => {
     const { flat, steps, batch } = foldTime(x, 4);
@@ -128,7 +166,13 @@ export class Activation extends SnnModule {
 /** `nn.Dropout(p)`: zeroes with probability p and scales survivors by 1/(1 − p) in training; identity in eval. */
 export class Dropout extends SnnModule {
   readonly kind = 'dropout';
-  constructor(readonly rate: number) {
+  private calls = 0;
+
+  /** `seed` makes the masks reproducible: call k of this layer draws with seed `${seed}/${k}`. */
+  constructor(
+    readonly rate: number,
+    readonly seed?: number | string,
+  ) {
     super();
     if (!(rate >= 0 && rate < 1)) {
       throw new SpikedriveError(`Dropout rate must be in [0, 1), got ${rate}`, {
@@ -140,7 +184,8 @@ export class Dropout extends SnnModule {
 
   forward(x: tf.Tensor): tf.Tensor {
     if (!this.training || this.rate === 0) return tf.clone(x);
-    return tf.dropout(x, this.rate);
+    const seed = this.seed === undefined ? undefined : `${this.seed}/${this.calls++}`;
+    return tf.dropout(x, this.rate, undefined, seed);
   }
 }
 

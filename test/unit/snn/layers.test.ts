@@ -8,6 +8,7 @@ import {
   BatchNorm2d,
   Conv2d,
   ConvBn,
+  Dropout,
   foldedConvBnTorch,
   MergeUpsamplingConcat,
   MsConvBlock,
@@ -131,6 +132,21 @@ describe('layer semantics', () => {
     const up = new Upsample(2);
     // Source coordinates (d + 0.5)/2 − 0.5 = −0.25 (clamped), 0.25, 0.75, 1.25 (clamped) over [0, 4].
     expect(values(up.forward(tf.tensor4d([0, 4], [1, 1, 2, 1])))).toEqual([0, 1, 3, 4, 0, 1, 3, 4]);
+    // Under a gradient tape the differentiable slice form gives the same values (×2 and ×3).
+    for (const scale of [2, 3]) {
+      const x = tf.randomNormal([2, 3, 5, 2], 0, 1, 'float32', scale);
+      const kernel = values(new Upsample(scale).forward(x));
+      let taped: number[] = [];
+      tf.grad((v: tf.Tensor) => {
+        const y = new Upsample(scale).forward(v);
+        taped = values(y);
+        return tf.sum(y);
+      })(x);
+      expectClose(taped, kernel, 1e-6);
+    }
+    // Each input pixel's weights sum to the scale² outputs it feeds (the gradient of a sum).
+    const g = tf.grad((v: tf.Tensor) => tf.sum(up.forward(v)))(tf.ones([1, 3, 4, 1]));
+    expectClose(values(g), new Array(12).fill(4), 1e-6);
   });
 
   it('BatchNorm trains with batch statistics and momentum 0.05, evaluates with running ones', () => {
@@ -227,6 +243,18 @@ describe('layer semantics', () => {
     expect(head.forward(tf.randomNormal([2, 5, 5, 4])).shape).toEqual([2, 5, 5, 2]);
     expect(values(new Activation('relu').forward(tf.tensor1d([-1, 2])))).toEqual([0, 2]);
     head.dispose();
+  });
+
+  it('dropout: identity in eval; in training zero or 1/(1 − p) with reproducible masks when seeded', () => {
+    const x = tf.ones([64]);
+    expect(values(new Dropout(0.5).forward(x))).toEqual(new Array(64).fill(1));
+    const a = new Dropout(0.5, 7).train();
+    const b = new Dropout(0.5, 7).train();
+    const ya = values(a.forward(x));
+    expect(ya.every((v) => v === 0 || v === 2)).toBe(true);
+    expect(values(b.forward(x))).toEqual(ya);
+    // The next call draws a new mask.
+    expect(values(a.forward(x))).not.toEqual(ya);
   });
 
   it('SEW blocks merge with ADD, AND or IAND', () => {
