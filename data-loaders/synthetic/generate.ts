@@ -86,6 +86,8 @@ export const ANNOTATION_RANGE_M = 60;
 /** Cuboids beyond this distance are not drawn (fog hides them anyway). */
 const RENDER_RANGE_M = 150;
 const KEYFRAME_INTERVAL_S = 0.5;
+/** Cuboid ids of buildings start here (agents are numbered from 0). */
+const BUILDING_ID_BASE = 1_000_000;
 const CAN_MARGIN_S = 0.5;
 const SCENES_PER_LOG = 3;
 
@@ -570,6 +572,22 @@ export async function generateSyntheticDataset(options: SynthOptions): Promise<S
       instance: [],
     };
 
+    // Buildings: static boxes that occlude (ids from BUILDING_ID_BASE, never annotated).
+    const buildingBoxes: LidarBox[] = network.buildings.map((b, i) => ({
+      id: BUILDING_ID_BASE + i,
+      center: [b.x, b.y, b.heightM / 2],
+      wlh: [b.widthM, b.lengthM, b.heightM],
+      yaw: b.yaw,
+      intensity: 30,
+    }));
+    const buildingCuboids: CuboidSpec[] = network.buildings.map((b, i) => ({
+      id: BUILDING_ID_BASE + i,
+      center: [b.x, b.y, b.heightM / 2],
+      wlh: [b.widthM, b.lengthM, b.heightM],
+      rotation: [Math.cos(b.yaw / 2), 0, 0, Math.sin(b.yaw / 2)],
+      colorRgb: b.colorRgb,
+    }));
+
     // Which agents get annotated: those within range at some keyframe, from their first to last such keyframe.
     const agents = sim.agents;
     const posesAtKeyframe = keyframeS.map((t) => agents.map((a) => agentPoseAt(sim, a, t)));
@@ -599,7 +617,9 @@ export async function generateSyntheticDataset(options: SynthOptions): Promise<S
       const tLidar = keyframeS[k];
       const ego = egoAtKeyframe[k];
       const egoToGlobal = egoToGlobalMatrix(ego.x, ego.y, ego.yaw);
-      const boxes: LidarBox[] = [];
+      const boxes: LidarBox[] = buildingBoxes.filter(
+        (b) => Math.hypot(b.center[0] - ego.x, b.center[1] - ego.y) < RENDER_RANGE_M,
+      );
       agents.forEach((agent, ai) => {
         const pose = posesAtKeyframe[k][ai];
         if (!pose) return;
@@ -634,7 +654,9 @@ export async function generateSyntheticDataset(options: SynthOptions): Promise<S
           egoToGlobalMatrix(egoCam.x, egoCam.y, egoCam.yaw),
           sensorToEgo.get(camera.channel)!,
         );
-        const cuboids: CuboidSpec[] = [];
+        const cuboids: CuboidSpec[] = buildingCuboids.filter(
+          (b) => Math.hypot(b.center[0] - egoCam.x, b.center[1] - egoCam.y) < RENDER_RANGE_M,
+        );
         agents.forEach((agent, ai) => {
           const pose = agentPoseAt(sim, agent, t);
           if (!pose || Math.hypot(pose.x - egoCam.x, pose.y - egoCam.y) > RENDER_RANGE_M) return;

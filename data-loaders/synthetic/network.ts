@@ -138,6 +138,18 @@ export interface PedGraph {
   linksAt: number[][];
 }
 
+/** A building beside a road: a box standing on the ground (not annotated; it occludes cameras and lidar). */
+export interface Building {
+  x: number;
+  y: number;
+  /** Along the road (box length, x), across it (box width, y), height. */
+  lengthM: number;
+  widthM: number;
+  heightM: number;
+  yaw: number;
+  colorRgb: [number, number, number];
+}
+
 export interface SyntheticNetwork {
   location: MapLocation;
   /** Singapore drives on the left, Boston on the right. */
@@ -155,6 +167,8 @@ export interface SyntheticNetwork {
   intersectionPolygons: Point2[][];
   /** Sidewalk polygons: bands along every road side and the quarter-ring corner pads. */
   walkways: Point2[][];
+  /** Buildings lining the straight stretches of the roads, set back behind the sidewalks. */
+  buildings: Building[];
   pedGraph: PedGraph;
   /** Connectors out of each lane; the lane each connector feeds is `connector.toLane`. */
   connectorsFromLane: number[][];
@@ -595,6 +609,50 @@ export function buildNetwork(
     });
   }
 
+  // Buildings: rows along straight stretches, set back from the sidewalk, corners left open (plazas), none
+  // where a car park is.
+  const buildings: Building[] = [];
+  for (const edge of edges) {
+    for (const sideSign of [1, -1] as const) {
+      const park = carparks.find((c) => c.edge === edge.id && c.side === sideSign);
+      let s = rng.uniform(30, 40);
+      const end = edge.centre.lengthM - (edge.to === null ? 10 : 30);
+      while (s < end) {
+        const frontage = rng.uniform(12, 28);
+        const depth = rng.uniform(10, 18);
+        const gap = rng.uniform(3, 9);
+        const a = s;
+        const b = s + frontage;
+        s = b + gap;
+        if (b > end) break;
+        const i0 = edge.centre.segmentIndexAt(a);
+        const i1 = edge.centre.segmentIndexAt(b);
+        if (i0 !== i1 || Math.abs(edge.centre.segments[i0].curvature) > 1e-9) continue;
+        const mid = edge.centre.poseAt((a + b) / 2);
+        const setback = edge.halfWidthM + SIDEWALK_WIDTH_M + rng.uniform(2, 6) + depth / 2;
+        const [x, y] = offsetPoint(mid, sideSign * setback);
+        if (park && parkOverlaps(park, x, y, frontage, depth)) continue;
+        const shade = rng.uniform(0.75, 1.05);
+        const base: [number, number, number] = rng.pick([
+          [196, 188, 172],
+          [176, 178, 182],
+          [206, 196, 180],
+          [160, 150, 140],
+          [190, 170, 150],
+        ]);
+        buildings.push({
+          x,
+          y,
+          lengthM: frontage,
+          widthM: depth,
+          heightM: rng.uniform(5, 24),
+          yaw: mid.heading,
+          colorRgb: base.map((c) => Math.round(c * shade)) as [number, number, number],
+        });
+      }
+    }
+  }
+
   const pedGraph = buildPedGraph(intersections, edges, crossingAt);
 
   // Canvas: everything lies inside; the grid started at `margin`, stubs reach margin − STUB_LENGTH_M.
@@ -624,6 +682,7 @@ export function buildNetwork(
     carparks,
     intersectionPolygons,
     walkways,
+    buildings,
     pedGraph,
     connectorsFromLane,
     connectorsIntoLane,
@@ -733,4 +792,13 @@ function buildPedGraph(
     linksAt[link.b].push(link.id);
   }
   return { vertices, links, linksAt };
+}
+
+/** Whether a building footprint (centre, frontage, depth) comes within 3 m of a car park's bays. */
+function parkOverlaps(park: Carpark, x: number, y: number, frontage: number, depth: number): boolean {
+  const reach = Math.hypot(frontage, depth) / 2 + 3;
+  return (
+    park.polygon.some(([px, py]) => Math.hypot(px - x, py - y) < reach) ||
+    park.slots.some((slot) => Math.hypot(slot.x - x, slot.y - y) < reach)
+  );
 }
