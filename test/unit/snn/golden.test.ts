@@ -6,14 +6,17 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  ATAN_SURROGATE,
   type ForwardContext,
   hwioToOihw,
+  LifNode,
   MergeUpsamplingConcat,
   MsConvBlock,
   MsDownSampling,
   MsResNetBlock,
   nchwToNhwc,
   nhwcToNchw,
+  SAD_NEURONS,
   SewBasicBlock,
   type SnnModule,
   SpikingBottleneck,
@@ -121,6 +124,21 @@ const setups: Record<string, Setup> = {
   },
   upsample_add: { build: () => new SpikingUpsamplingAddMs({ inChannels: 6, outChannels: 4 }), forward: two },
   merge_concat: { build: () => new MergeUpsamplingConcat({ inChannels: 7, outChannels: 5 }), forward: two },
+  lif_default: { build: () => new LifNode(), forward: one },
+  lif_detach: { build: () => new LifNode({ detachReset: true }), forward: one },
+  lif_soft_atan: { build: () => new LifNode({ vReset: null, surrogate: ATAN_SURROGATE }), forward: one },
+  lif_no_decay: { build: () => new LifNode({ decayInput: false, tau: 3 }), forward: one },
+  lif_vreset: { build: () => new LifNode({ vReset: -0.3, detachReset: true }), forward: one },
+  if_soft: { build: () => new LifNode({ kind: 'if', vReset: null }), forward: one },
+  // The dual pathway's neuron: membrane = softmax over H of a state (NCHW dim 2 = NHWC axis 1), then single steps.
+  lif_softmax_init: {
+    build: () => new LifNode(SAD_NEURONS.dualPathway),
+    forward: (m, [x, state], ctx) => {
+      const node = m as LifNode;
+      node.setMembrane(tf.transpose(tf.softmax(tf.transpose(state, [0, 3, 2, 1])), [0, 3, 2, 1]));
+      return tf.stack(tf.unstack(x).map((xt) => node.step(xt, ctx)));
+    },
+  },
   gru: {
     build: () => new SpikingGruCell({ inputSize: 6, hiddenSize: 8 }),
     forward: (m, [x, h0], ctx) => {
