@@ -67,8 +67,11 @@ struct Pool {
   std::atomic<int> sleepers{0};
   const std::function<void(int)>* job = nullptr;
   bool stopping = false;
-  // Per-thread scratch, grown on demand and kept (a fresh mmap per call costs page faults every step).
-  std::vector<std::vector<float>> scratch;
+  // Scratch memory, grown on demand and kept: a large allocation per call is a fresh mmap, and its page faults
+  // cost more than the GEMM on a busy VM (PyTorch's backward loses most of its time that way here).
+  std::vector<std::vector<float>> scratch;  // per thread: im2col / GEMM blocks
+  std::vector<std::vector<float>> partial;  // per thread: dW partial sums
+  std::vector<float> packed;                // caller only: the packed/transposed filter
 
   ~Pool() {
     {
@@ -88,8 +91,22 @@ struct Pool {
     return s.data();
   }
 
+  // Zeroed per-thread accumulator of `floats` values.
+  float* partialBuffer(int tid, size_t floats) {
+    auto& s = partial[tid];
+    if (s.size() < floats) s.resize(floats);
+    std::fill(s.begin(), s.begin() + floats, 0.f);
+    return s.data();
+  }
+
+  float* packedBuffer(size_t floats) {
+    if (packed.size() < floats) packed.resize(floats);
+    return packed.data();
+  }
+
   void ensure(int n) {
     if ((int)scratch.size() < n) scratch.resize(n);
+    if ((int)partial.size() < n) partial.resize(n);
     while ((int)threads.size() < n - 1) {
       int id = (int)threads.size() + 1;
       // Read the generation before the next run() bumps it, so a slow-starting thread cannot miss a job.
@@ -134,6 +151,7 @@ struct Pool {
   void run(int n, const std::function<void(int)>& fn) {
     if (n <= 1) {
       if (scratch.empty()) scratch.resize(1);
+      if (partial.empty()) partial.resize(1);
       fn(0);
       return;
     }
@@ -347,12 +365,14 @@ static void convForward(Env& env, int threads, const float* x, const float* w, f
   const bool pointwise = p.KH == 1 && p.KW == 1 && p.SH == 1 && p.SW == 1 && p.PT == 0 && p.PL == 0 &&
                          p.OH == p.H && p.OW == p.W;
   // B = w padded to CoP columns (only when Co is not a multiple of V).
-  std::vector<float> wPadded;
   const float* B = w;
   if (CoP != p.Co) {
-    wPadded.assign(Kd * CoP, 0.f);
-    for (long k = 0; k < Kd; k++) std::memcpy(&wPadded[k * CoP], w + k * p.Co, sizeof(float) * p.Co);
-    B = wPadded.data();
+    float* wPadded = env.pool.packedBuffer(Kd * CoP);
+    for (long k = 0; k < Kd; k++) {
+      std::memcpy(wPadded + k * CoP, w + k * p.Co, sizeof(float) * p.Co);
+      std::memset(wPadded + k * CoP + p.Co, 0, sizeof(float) * (CoP - p.Co));
+    }
+    B = wPadded;
   }
   const long tasks = (M + MB - 1) / MB;
   std::atomic<long> next{0};
@@ -395,14 +415,14 @@ static void convBackpropFilter(Env& env, int threads, const float* x, const floa
   const long tasks = (M + MB - 1) / MB;
   const int T = (int)std::max<long>(1, std::min<long>(threads, tasks));
   env.pool.ensure(T);
-  std::vector<std::vector<float>> partial(T);
+  std::vector<float*> partial(T, nullptr);
   std::atomic<long> next{0};
   env.pool.run(T, [&](int tid) {
     float* buf = env.pool.buffer(tid, (size_t)(MB * KdP + MB * CoR + V));
     float* aBuf = buf;             // im2col rows [MB][KdP]
     float* yBuf = buf + MB * KdP;  // dy rows padded to CoR [MB][CoR]
-    if (partial[tid].empty()) partial[tid].assign(CoR * KdP, 0.f);
-    float* acc = partial[tid].data();
+    if (!partial[tid]) partial[tid] = env.pool.partialBuffer(tid, CoR * KdP);
+    float* acc = partial[tid];
     for (long task; (task = next.fetch_add(1)) < tasks;) {
       long m0 = task * MB, rows = std::min(MB, M - m0);
       im2colRows(x, p, m0, rows, aBuf, KdP);
@@ -420,14 +440,14 @@ static void convBackpropFilter(Env& env, int threads, const float* x, const floa
       gemmBlock(t, CoR, nvTotal, rows, Y, 1, ldy, aBuf, KdP, acc, KdP, true);
     }
   });
-  if (partial[0].empty()) partial[0].assign(CoR * KdP, 0.f);
+  if (!partial[0]) partial[0] = env.pool.partialBuffer(0, CoR * KdP);
   for (int s = 1; s < T; s++) {
-    if (partial[s].empty()) continue;
-    float* a = partial[0].data();
-    const float* b = partial[s].data();
+    if (!partial[s]) continue;
+    float* a = partial[0];
+    const float* b = partial[s];
     for (long i = 0; i < CoR * KdP; i++) a[i] += b[i];
   }
-  const float* a = partial[0].data();
+  const float* a = partial[0];
   for (long k = 0; k < Kd; k++)
     for (long co = 0; co < p.Co; co++) dw[k * p.Co + co] = a[co * KdP + k];
 }
@@ -439,7 +459,8 @@ static void convBackpropInput(Env& env, int threads, const float* dy, const floa
   const long rowsOut = p.N * p.OH;  // (n, oh) output rows
   const long ohw = p.OH * p.OW;
   // wT[co][kd] padded to KdP columns.
-  std::vector<float> wT(p.Co * KdP, 0.f);
+  float* wT = env.pool.packedBuffer(p.Co * KdP);
+  std::memset(wT, 0, sizeof(float) * p.Co * KdP);
   for (long k = 0; k < Kd; k++)
     for (long co = 0; co < p.Co; co++) wT[co * KdP + k] = w[k * p.Co + co];
   const Tile t = pickTile(ohw, nvTotal);
@@ -465,7 +486,7 @@ static void convBackpropInput(Env& env, int threads, const float* dy, const floa
         std::memset(yBuf + rows * p.Co, 0, sizeof(float) * (rowsP - rows) * p.Co);
         A = yBuf;
       }
-      gemmBlock(t, rowsP, nvTotal, p.Co, A, p.Co, 1, wT.data(), KdP, dP, KdP, false);
+      gemmBlock(t, rowsP, nvTotal, p.Co, A, p.Co, 1, wT, KdP, dP, KdP, false);
       for (long r = 0; r < rows; r++) {
         long m = mb + r;
         long n = m / ohw, rem = m - n * ohw, oh = rem / p.OW, ow = rem - oh * p.OW;
