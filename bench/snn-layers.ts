@@ -51,9 +51,12 @@ function emit(record: Record<string, unknown>): void {
 
 /**
  * Times each named case `runs` times (after two warm-ups), interleaving the cases run by run. Returns medians of
- * wall time and of this process's CPU time (user + system), which is steadier when other jobs share the cores.
+ * wall time and of this process's CPU time (user + system), which is steadier when other jobs share the cores,
+ * and the minimum CPU time (the least disturbed run).
  */
-function timeCases(cases: Record<string, () => void>): Record<string, { wall: number; cpu: number }> {
+function timeCases(
+  cases: Record<string, () => void>,
+): Record<string, { wall: number; cpu: number; minCpu: number }> {
   const wall: Record<string, number[]> = {};
   const cpu: Record<string, number[]> = {};
   for (const name of Object.keys(cases)) {
@@ -74,7 +77,10 @@ function timeCases(cases: Record<string, () => void>): Record<string, { wall: nu
     }
   }
   return Object.fromEntries(
-    Object.keys(cases).map((k) => [k, { wall: median(wall[k]), cpu: median(cpu[k]) }]),
+    Object.keys(cases).map((k) => [
+      k,
+      { wall: median(wall[k]), cpu: median(cpu[k]), minCpu: Math.min(...cpu[k]) },
+    ]),
   );
 }
 
@@ -224,6 +230,8 @@ if (only === 'all' || only === 'stack') {
     fwd_cpu_ms: ms(t.instrumented.cpu),
     overhead_cpu_pct: ms((t.instrumented.cpu / t.plain.cpu - 1) * 100),
     overhead_wall_pct: ms((t.instrumented.wall / t.plain.wall - 1) * 100),
+    // Minimum CPU time over the runs: the least disturbed by other jobs on the shared cores.
+    overhead_min_cpu_pct: ms((t.instrumented.minCpu / t.plain.minCpu - 1) * 100),
     instrument_ms: ms(median(inside.slice(2))),
     instrument_share_pct: ms((median(inside.slice(2)) / t.plain.wall) * 100),
     layers_recorded: layers.length,

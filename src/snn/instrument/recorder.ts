@@ -97,6 +97,30 @@ function countOnes(t: tf.Tensor): tf.Scalar {
   return tf.keep(tf.tidy(() => tf.sum(tf.equal(t, 1)) as tf.Scalar));
 }
 
+/** Back ends whose tensors live in host memory: reading them is a copy at most, never a device sync. */
+function hostBackend(): boolean {
+  const backend = tf.getBackend();
+  return backend === 'cpu' || backend === 'wasm';
+}
+
+/**
+ * Non-zeros and exact ones in one pass over host memory (hand-written: two tfjs reductions cost ~10× more on
+ * wasm, where each comparison materialises a bool tensor).
+ */
+function countOnHost(t: tf.Tensor): { nonZero: number; ones: number } {
+  const data = t.dataSync();
+  let nonZero = 0;
+  let ones = 0;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i] as number;
+    if (v !== 0) {
+      nonZero++;
+      if (v === 1) ones++;
+    }
+  }
+  return { nonZero, ones };
+}
+
 /**
  * Collects per-layer activity during one forward pass. Layers call `record()` only when a forward context carries
  * an instrument, so an absent instrument costs nothing. Counts are kept as scalar tensors and read in one go by
@@ -134,9 +158,14 @@ export class Instrument {
   private factsFor(t: tf.Tensor): TensorFacts {
     let facts = this.facts.get(t.id);
     if (facts === undefined) {
-      const nonZero = this.own(countNonZero(t));
-      const ones = this.own(countOnes(t));
-      facts = { spiking: { nonZero, ones }, nonZero };
+      if (hostBackend()) {
+        const counts = countOnHost(t);
+        facts = { spiking: counts.nonZero === counts.ones, nonZero: counts.nonZero };
+      } else {
+        const nonZero = this.own(countNonZero(t));
+        const ones = this.own(countOnes(t));
+        facts = { spiking: { nonZero, ones }, nonZero };
+      }
       this.facts.set(t.id, facts);
     }
     return facts;
@@ -144,7 +173,39 @@ export class Instrument {
 
   /** Declares a tensor to be binary spikes (or not) without looking at it, e.g. a pipeline input. */
   declare(t: tf.Tensor, spiking: boolean, nonZero?: number): void {
-    this.facts.set(t.id, { spiking, nonZero: spiking ? (nonZero ?? this.own(countNonZero(t))) : t.size });
+    const count = () => (hostBackend() ? countOnHost(t).nonZero : this.own(countNonZero(t)));
+    this.facts.set(t.id, { spiking, nonZero: spiking ? (nonZero ?? count()) : t.size });
+  }
+
+  /** Says `to` holds the same values as `from` (a clone, reshape or identity), so its counts are reused. */
+  alias(from: tf.Tensor, to: tf.Tensor): void {
+    const facts = this.facts.get(from.id);
+    if (facts !== undefined) this.facts.set(to.id, facts);
+  }
+
+  /** Says `to` repeats every value of `from` `to.size / from.size` times (a broadcast), so counts scale. */
+  broadcast(from: tf.Tensor, to: tf.Tensor): void {
+    const facts = this.facts.get(from.id);
+    if (facts === undefined || typeof facts.spiking !== 'boolean' || typeof facts.nonZero !== 'number')
+      return;
+    this.facts.set(to.id, { spiking: facts.spiking, nonZero: facts.nonZero * (to.size / from.size) });
+  }
+
+  /**
+   * Says `result` is the concatenation of `parts`, so its counts follow from theirs without reading it (the ASPP
+   * concatenates its branches' spikes). Does nothing unless every part's counts are already known.
+   */
+  concat(parts: readonly tf.Tensor[], result: tf.Tensor): void {
+    let spiking = true;
+    let nonZero = 0;
+    for (const part of parts) {
+      const facts = this.facts.get(part.id);
+      if (facts === undefined || typeof facts.spiking !== 'boolean' || typeof facts.nonZero !== 'number')
+        return;
+      spiking &&= facts.spiking;
+      nonZero += facts.spiking ? facts.nonZero : part.size;
+    }
+    this.facts.set(result.id, { spiking, nonZero: spiking ? nonZero : result.size });
   }
 
   /** Records one layer call. */
@@ -169,7 +230,9 @@ export class Instrument {
         : this.factsFor(report.input);
     let outputSpikes: Count = 0;
     if (report.outputSpiking) {
-      outputSpikes = report.outputSpikes ?? this.own(countNonZero(report.output));
+      outputSpikes =
+        report.outputSpikes ??
+        (hostBackend() ? countOnHost(report.output).nonZero : this.own(countNonZero(report.output)));
       this.facts.set(report.output.id, { spiking: true, nonZero: outputSpikes });
     } else {
       this.facts.set(report.output.id, { spiking: false, nonZero: report.output.size });
@@ -198,8 +261,12 @@ export class Instrument {
   ): void {
     let facts: TensorFacts;
     if (options.spiking === undefined) facts = this.factsFor(tensor);
-    else if (options.spiking) facts = { spiking: true, nonZero: this.own(countNonZero(tensor)) };
-    else facts = { spiking: false, nonZero: tensor.size };
+    else if (options.spiking) {
+      facts = {
+        spiking: true,
+        nonZero: hostBackend() ? countOnHost(tensor).nonZero : this.own(countNonZero(tensor)),
+      };
+    } else facts = { spiking: false, nonZero: tensor.size };
     this.boundaries.push({
       key: `${from}->${to}`,
       elements: tensor.size,
@@ -238,14 +305,14 @@ export class Instrument {
   }
 
   private async readAll(): Promise<Int32Array> {
-    const stacked = tf.tidy(() => tf.stack(this.owned.map((t) => tf.cast(t, 'int32'))));
+    const stacked = tf.stack(this.owned);
     const data = (await stacked.data()) as Int32Array;
     stacked.dispose();
     return data;
   }
 
   private readAllSync(): Int32Array {
-    const stacked = tf.tidy(() => tf.stack(this.owned.map((t) => tf.cast(t, 'int32'))));
+    const stacked = tf.stack(this.owned);
     const data = stacked.dataSync() as Int32Array;
     stacked.dispose();
     return data;

@@ -113,6 +113,7 @@ export class SpikingAsppPooling extends SnnModule {
       shape[s.rank - 2] = w;
       return broadcastTo(s, shape);
     });
+    ctx.instrument?.broadcast(s, out);
     tf.dispose([p, c, s]);
     return out;
   }
@@ -210,10 +211,11 @@ export class SpikingAspp extends SnnModule {
     requireSequence(x, this.name || 'SpikingAspp');
     const parts = this.branches.map((b) => b.forward(x, ctx));
     const cat = tf.concat(parts, x.rank - 1);
+    ctx.instrument?.concat(parts, cat);
     tf.dispose(parts);
     const c = this.project.forward(cat, ctx);
     const s = this.projectLif.forward(c, ctx);
-    const out = this.dropout.forward(s);
+    const out = this.dropout.forward(s, ctx);
     tf.dispose([cat, c, s]);
     return out;
   }

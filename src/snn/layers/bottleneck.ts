@@ -119,7 +119,7 @@ export class SpikingBottleneck extends SnnModule {
     const s1 = keep(a1.forward(keep(this.down.forward(x, ctx)), ctx));
     const s2 = keep(a2.forward(keep(this.mid.forward(s1, ctx)), ctx));
     const s3 = keep(a3.forward(keep(this.up.forward(s2, ctx)), ctx));
-    const residual = keep(this.dropout.forward(s3));
+    const residual = keep(this.dropout.forward(s3, ctx));
     let shortcut = x;
     if (this.projection !== null) {
       let skipIn = x;

@@ -182,8 +182,12 @@ export class Dropout extends SnnModule {
     }
   }
 
-  forward(x: tf.Tensor): tf.Tensor {
-    if (!this.training || this.rate === 0) return tf.clone(x);
+  forward(x: tf.Tensor, ctx: ForwardContext = {}): tf.Tensor {
+    if (!this.training || this.rate === 0) {
+      const y = tf.clone(x);
+      ctx.instrument?.alias(x, y);
+      return y;
+    }
     const seed = this.seed === undefined ? undefined : `${this.seed}/${this.calls++}`;
     return tf.dropout(x, this.rate, undefined, seed);
   }

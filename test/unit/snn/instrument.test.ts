@@ -10,6 +10,7 @@ import {
   rollUpActivity,
   rollUpPrefix,
   SnnModule,
+  SpikingDeepLabHead,
   type StateTensor,
 } from '../../../src/snn/index.ts';
 import { createRng } from '../../../src/util/rng.ts';
@@ -202,6 +203,38 @@ describe('activity counts on a tiny network with known inputs', () => {
       inputRepeatedOverTime: true,
     });
     layer.dispose();
+  });
+
+  it('derives the counts of concatenated and broadcast spikes without reading them (ASPP)', () => {
+    const head = new SpikingDeepLabHead({
+      inChannels: 3,
+      numClasses: 2,
+      hiddenChannels: 4,
+      atrousRates: [1, 2],
+      rng: createRng(3),
+    });
+    head.setPath('head');
+    const instrument = new Instrument();
+    const x = tf.tensor5d(
+      Array.from({ length: 2 * 1 * 5 * 6 * 3 }, (_, i) => ((i * 7) % 5 < 2 ? 1 : 0)),
+      [2, 1, 5, 6, 3],
+    );
+    const out = head.forward(x, { instrument });
+    const byName = new Map(instrument.finishSync().layers.map((l) => [l.name, l]));
+    // Branches 0–2 emit [2, 1, 5, 6, 4] spikes; the pooling branch [2, 1, 1, 1, 4], broadcast over 5×6.
+    const branchSpikes = ['head.0.convs.0.2', 'head.0.convs.1.2', 'head.0.convs.2.2'].reduce(
+      (a, n) => a + (byName.get(n)?.outputSpikes ?? Number.NaN),
+      0,
+    );
+    const poolSpikes = (byName.get('head.0.convs.3.3')?.outputSpikes ?? Number.NaN) * 30;
+    const project = byName.get('head.0.project.0.0');
+    expect(project?.inputIsSpiking).toBe(true);
+    expect(project?.inputElements).toBe(2 * 5 * 6 * 16);
+    expect(project?.inputSpikes).toBe(branchSpikes + poolSpikes);
+    // The classifier reads the spikes behind the (eval-mode, identity) dropout.
+    expect(byName.get('head.4.0')?.inputSpikes).toBe(byName.get('head.3')?.outputSpikes);
+    tf.dispose([x, out]);
+    head.dispose();
   });
 
   it('costs nothing when off: same outputs, and the tensor count returns to baseline when on', () => {
