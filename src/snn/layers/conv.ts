@@ -164,6 +164,16 @@ export class Conv2d extends SnnModule {
     this.stride = pair(options.stride ?? 1);
     this.padding = pair(options.padding ?? 0);
     this.dilation = pair(options.dilation ?? 1);
+    if ((this.dilation[0] > 1 || this.dilation[1] > 1) && (this.stride[0] > 1 || this.stride[1] > 1)) {
+      // tfjs convolutions (and the hand-written dilated gradient) take dilation only with stride 1.
+      throw new SpikedriveError(
+        `Conv2d with dilation ${this.dilation} and stride ${this.stride} is not supported`,
+        {
+          subject: 'Conv2d',
+          fix: 'Use stride 1 with a dilation > 1 (as the ASPP does), or dilation 1 with a stride.',
+        },
+      );
+    }
     const rng = layerRng(options.rng, 'conv');
     const fanIn = inChannels * this.kernelSize[0] * this.kernelSize[1];
     const bound = 1 / Math.sqrt(fanIn);

@@ -313,6 +313,11 @@ describe('SAD layer output shapes at tiny sizes ([T, B, H, W, C])', () => {
       /expects 3 input channels, got 5/,
       /NHWC/,
     );
+    expectSpikedriveError(
+      () => new Conv2d({ inChannels: 3, outChannels: 4, kernelSize: 3, stride: 2, dilation: 2 }),
+      /dilation 2,2 and stride 2,2/,
+      /stride 1/,
+    );
     const up = new SpikingUpsamplingAddMs({ inChannels: 8, outChannels: 4 });
     expectSpikedriveError(
       () => up.forward(tf.zeros([1, 1, 4, 4, 8]), tf.zeros([1, 1, 4, 4, 4])),
