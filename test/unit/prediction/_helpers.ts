@@ -1,9 +1,33 @@
 // Shared set-up for the prediction tests: the cpu back end, the hash fill both this side and the reference's
 // make_golden.py compute (no weights are stored), and hand-settable parameters.
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'vitest';
 import { ConvBn, type SnnModule, type StateTensor } from '../../../src/snn/index.ts';
 import { SpikedriveError } from '../../../src/util/errors.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/**
+ * The reference state-dict rows (name → PyTorch shape) whose names start with one of the prefixes, from this stage's
+ * copy of /work/shared/reference/sad-state-dict.tsv (the paper config, all heads on).
+ */
+export function referenceRows(prefixes: string[]): Map<string, number[]> {
+  const text = readFileSync(
+    join(here, '../../fixtures/model-golden/prediction/sad-state-dict-prediction.tsv'),
+    'utf8',
+  );
+  const rows = new Map<string, number[]>();
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#') || line.trim() === '') continue;
+    const [name, shape] = line.split('\t');
+    if (!prefixes.some((p) => name.startsWith(p))) continue;
+    rows.set(name, shape === '' ? [] : shape.split('x').map(Number));
+  }
+  return rows;
+}
 
 export async function useCpu(): Promise<void> {
   tf.env().set('IS_TEST', true);
