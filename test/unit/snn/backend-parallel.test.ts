@@ -114,10 +114,17 @@ describe('data-parallel trainer', () => {
     expect(g.examples).toBe(1);
   });
 
-  it('reports a bad training module as a SpikedriveError', async () => {
+  it('reports a bad training module as a SpikedriveError, in the main thread and from a worker', async () => {
     const error = await createLocalTrainer({ module: '/nonexistent/model.ts', config: {} }).catch((e) => e);
     expect(error).toBeInstanceOf(SpikedriveError);
     expect((error as SpikedriveError).fix).toMatch(/buildModel/);
+    const fromWorker = await createWorkerTrainer({
+      module: '/nonexistent/model.ts',
+      config: {},
+      workers: 1,
+    }).catch((e) => e);
+    expect(fromWorker).toBeInstanceOf(SpikedriveError);
+    expect((fromWorker as SpikedriveError).message).toMatch(/Cannot import training module/);
   });
 });
 

@@ -31,22 +31,32 @@ function reply(response: WorkerResponse, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(response, transfer);
 }
 
-let replica: Replica;
+let replica: Replica | null = null;
+let initError: WorkerError | null = null;
 try {
+  const mod = await importTrainModule(init.module); // first: a bad path fails before the back end starts
   const selected = await selectBackend({
     preferred: init.backend,
     threads: init.threads,
     nativeKernels: init.nativeKernels,
   });
-  const mod = await importTrainModule(init.module);
   replica = await Replica.build(mod, init.config, init.optimizer, selected);
   reply({ id: 0, ok: true, result: backendInfo() });
 } catch (error) {
-  reply({ id: 0, ok: false, error: toError(error) });
-  process.exit(1);
+  // Stay alive to deliver this; the pool terminates the worker when it sees the failure.
+  initError = toError(error);
+  reply({ id: 0, ok: false, error: initError });
 }
 
 port.on('message', (request: WorkerRequest) => {
+  if (!replica) {
+    reply({
+      id: request.id,
+      ok: false,
+      error: initError ?? { name: 'Error', message: 'worker not initialised' },
+    });
+    return;
+  }
   try {
     switch (request.op) {
       case 'grads': {
