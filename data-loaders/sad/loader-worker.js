@@ -1,0 +1,6 @@
+// SAD loader worker bootstrap: worker threads do not inherit the parent's TypeScript loader, so register tsx
+// here and then load the TypeScript side (loader-worker-main.ts).
+import { register } from 'tsx/esm/api';
+
+register();
+await import('./loader-worker-main.ts');
