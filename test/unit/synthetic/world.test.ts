@@ -1,9 +1,11 @@
 // The synthetic town and its map expansion: exact arc-line geometry, consistent lanes and connectors, a map
 // expansion JSON whose every token resolves, and arcline records that the devkit's formulas read back exactly.
 import { describe, expect, it } from 'vitest';
+import { createSplitsScenes, SAD_EXCLUDED_SCENES } from '../../../data-loaders/nuscenes/index.ts';
 import { buildMapExpansion } from '../../../data-loaders/synthetic/map-expansion.ts';
 import { buildNetwork, LANE_WIDTH_M } from '../../../data-loaders/synthetic/network.ts';
 import { Path } from '../../../data-loaders/synthetic/path.ts';
+import { sceneNames } from '../../../data-loaders/synthetic/scene-names.ts';
 import { createRng } from '../../../src/util/index.ts';
 
 /** The devkit's arcline_path_utils.pose_at_length, re-derived from its formulas (for the check only). */
@@ -253,5 +255,46 @@ describe('map expansion JSON', () => {
       expect(json.connectivity[token].outgoing).toEqual([laneTokens[network.connectors[i].toLane]]);
     }
     for (const token of laneTokens) expect(json.connectivity[token]).toBeDefined();
+  });
+});
+
+describe('scene names', () => {
+  const splits = createSplitsScenes();
+
+  it('takes the mini split names for v1.0-mini: 8 train and 2 val for 10 scenes, both splits from 2', () => {
+    const ten = sceneNames('v1.0-mini', 10);
+    expect(
+      ten
+        .filter((s) => s.split === 'train')
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual([...splits.mini_train].sort());
+    expect(
+      ten
+        .filter((s) => s.split === 'val')
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual([...splits.mini_val].sort());
+    expect(new Set(sceneNames('v1.0-mini', 2).map((s) => s.split))).toEqual(new Set(['train', 'val']));
+    expect(() => sceneNames('v1.0-mini', 11)).toThrow(/1 to 10/);
+  });
+
+  it('takes train/val names for v1.0-trainval, about one in six val, never scene-0419 or the CAN blacklist', () => {
+    const names = sceneNames('v1.0-trainval', 120);
+    expect(new Set(names.map((s) => s.name)).size).toBe(120);
+    for (const s of names)
+      expect((s.split === 'train' ? splits.train : splits.val).includes(s.name)).toBe(true);
+    for (const s of names) expect(SAD_EXCLUDED_SCENES).not.toContain(s.name);
+    expect(names.filter((s) => s.split === 'val').length).toBe(20);
+  });
+});
+
+describe('determinism of the towns', () => {
+  it('builds the same town and map JSON from the same seed, another from another seed', () => {
+    const a = JSON.stringify(buildMapExpansion(buildNetwork('boston-seaport', createRng('d')), 'n').json);
+    const b = JSON.stringify(buildMapExpansion(buildNetwork('boston-seaport', createRng('d')), 'n').json);
+    const c = JSON.stringify(buildMapExpansion(buildNetwork('boston-seaport', createRng('e')), 'n').json);
+    expect(b).toBe(a);
+    expect(c).not.toBe(a);
   });
 });
