@@ -52,10 +52,11 @@ static inline vf vbcast(float s) { return s - (vf){}; }
 static inline long roundUp(long a, long b) { return (a + b - 1) / b * b; }
 
 // ---------------------------------------------------------------- thread pool
-// Workers spin briefly (kernels come back to back during a training step), then sleep on a condition variable so
-// an idle process does not burn the second core that the JS thread or a sibling worker needs. Work is handed out
-// through an atomic task counter and a worker only takes part if it joins before the caller has finished every
-// task: on a loaded machine a late worker never delays the caller, it just does not help.
+// Work is handed out through an atomic task counter and a worker only takes part if it joins before the caller
+// has finished every task: a late worker never delays the caller, it just does not help. Nobody spins long: the
+// workers sleep ~20 µs after a job and the caller sleeps while it waits for a worker's last task. Spinning is
+// what ruins OpenMP-style pools on a shared machine (the scheduler's per-session fairness counts a spinning
+// thread against its own process), and it gains little here: kernels run 0.2-2 ms, a wake-up costs ~10-30 µs.
 struct Pool {
   static constexpr uint64_t kClosed = 1ull << 31;
   std::vector<std::thread> threads;
@@ -65,6 +66,8 @@ struct Pool {
   // (generation << 32) | closed bit | number of workers inside the current job
   std::atomic<uint64_t> state{kClosed};
   std::atomic<int> sleepers{0};
+  std::mutex doneMu;
+  std::condition_variable doneCv;
   const std::function<void(int)>* job = nullptr;
   bool stopping = false;
   // Scratch memory, grown on demand and kept: a large allocation per call is a fresh mmap, and its page faults
@@ -117,8 +120,7 @@ struct Pool {
 
   void loop(int id, uint32_t seen) {
     for (;;) {
-      // Spin ~0.25 ms (a training step issues kernels back to back with short JS gaps between them), then sleep.
-      auto spinUntil = std::chrono::steady_clock::now() + std::chrono::microseconds(250);
+      auto spinUntil = std::chrono::steady_clock::now() + std::chrono::microseconds(20);
       unsigned spins = 0;
       while (generation.load(std::memory_order_acquire) == seen) {
         if ((++spins & 255) != 0 || std::chrono::steady_clock::now() < spinUntil) {
@@ -143,7 +145,11 @@ struct Pool {
       }
       if (!joined) continue;
       (*job)(id);
-      state.fetch_sub(1, std::memory_order_acq_rel);
+      uint64_t prev = state.fetch_sub(1, std::memory_order_acq_rel);
+      if ((prev & kClosed) && (prev & (kClosed - 1)) == 1) {
+        std::lock_guard<std::mutex> lk(doneMu);
+        doneCv.notify_one();
+      }
     }
   }
 
@@ -166,7 +172,15 @@ struct Pool {
     if (sleepers.load() > 0) cv.notify_all();
     fn(0);
     state.fetch_or(kClosed, std::memory_order_acq_rel);
-    while ((state.load(std::memory_order_acquire) & (kClosed - 1)) != 0) cpuRelax();
+    auto busy = [&] { return (state.load(std::memory_order_acquire) & (kClosed - 1)) != 0; };
+    for (int spins = 0; busy(); spins++) {
+      if (spins < 500) {
+        cpuRelax();
+        continue;
+      }
+      std::unique_lock<std::mutex> lk(doneMu);
+      doneCv.wait_for(lk, std::chrono::microseconds(500), [&] { return !busy(); });
+    }
   }
 };
 
