@@ -475,8 +475,12 @@ export function buildNetwork(
         } else {
           pairs.push([incoming[0], outgoing[0]]);
         }
+        // Curb-return centres of this intersection: turning vehicles must keep their body off the corners.
+        const fillets = ARMS.map((arm) =>
+          armPoint(ix, arm, armRoadStartM(ix, arm), armHalfWidth(ix, arm) + CORNER_RADIUS_M),
+        );
         for (const [fromLane, toLane] of pairs) {
-          const path = connectorPath(fromLane.path.endPose, toLane.path.startPose, turn);
+          const path = connectorPath(fromLane.path.endPose, toLane.path.startPose, turn, fillets);
           const connector: LaneConnector = {
             id: connectors.length,
             intersection: ix.id,
@@ -697,22 +701,41 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   else map.set(key, [value]);
 }
 
-/** A lane connector from one lane end to the next lane's start: a line, or a quarter circle with run-ins. */
-function connectorPath(start: Pose2, end: Pose2, turn: Turn): Path {
+/** Half the width of the widest vehicle plus a margin: how far turning paths stay from the curb returns. */
+const CURB_CLEARANCE_M = CORNER_RADIUS_M + 1.6;
+
+/**
+ * A lane connector from one lane end to the next lane's start: a line, or a quarter circle with straight
+ * run-ins. The radius is the largest (≤ the available room) whose path keeps `CURB_CLEARANCE_M` from every
+ * curb-return centre, so turning vehicles never cut across the corner sidewalks.
+ */
+function connectorPath(start: Pose2, end: Pose2, turn: Turn, fillets: readonly Point2[]): Path {
   if (turn === 'straight') return Path.line(start.x, start.y, end.x, end.y);
   const dx = end.x - start.x;
   const dy = end.y - start.y;
   const ex = dx * Math.cos(start.heading) + dy * Math.sin(start.heading);
   const ey = -dx * Math.sin(start.heading) + dy * Math.cos(start.heading);
   const lateral = Math.abs(ey);
-  const radius = Math.min(ex, lateral);
+  const build = (radius: number) => {
+    const k = (turn === 'left' ? 1 : -1) / radius;
+    return Path.fromSteps(start, [
+      [0, ex - radius],
+      [k, (radius * Math.PI) / 2],
+      [0, lateral - radius],
+    ]);
+  };
+  const clear = (path: Path) =>
+    path
+      .polyline(0.5)
+      .every(([x, y]) => fillets.every(([fx, fy]) => Math.hypot(x - fx, y - fy) >= CURB_CLEARANCE_M));
+  let radius = Math.min(ex, lateral);
   if (radius <= 0.5) throw new RangeError(`cannot fit a ${turn} turn (ahead ${ex} m, aside ${ey} m)`);
-  const k = (turn === 'left' ? 1 : -1) / radius;
-  return Path.fromSteps(start, [
-    [0, ex - radius],
-    [k, (radius * Math.PI) / 2],
-    [0, lateral - radius],
-  ]);
+  let path = build(radius);
+  while (!clear(path) && radius > 4.5) {
+    radius -= 0.25;
+    path = build(radius);
+  }
+  return path;
 }
 
 /**

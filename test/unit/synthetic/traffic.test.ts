@@ -141,6 +141,40 @@ describe('the default world (simulation only)', () => {
     expect(pairs).toBeGreaterThan(50);
   });
 
+  it('never drives through a pedestrian and brakes within what a car can do', () => {
+    let near = 0;
+    for (const sim of sims) {
+      const people = sim.agents.filter((a) => a.kind === 'pedestrian');
+      const vehicles = sim.agents.filter((a) => a.kind !== 'pedestrian' && a.kind !== 'parked');
+      for (const v of vehicles) {
+        for (let k = 1; k < v.speed.length; k++) {
+          const a = (v.speed[k] - v.speed[k - 1]) / sim.dtS;
+          if (a < -8.001 || a > 2.3) expect.fail(`${v.kind} ${v.id} accelerates at ${a} m/s²`);
+        }
+      }
+      for (let k = 0; k < SAMPLES; k += 2) {
+        const t = k * 0.5;
+        const poses = people.map((p) => agentPoseAt(sim, p, t)).filter((p) => p !== undefined);
+        for (const v of vehicles) {
+          const q = agentPoseAt(sim, v, t);
+          if (!q) continue;
+          for (const p of poses) {
+            const dx = p.x - q.x;
+            const dy = p.y - q.y;
+            if (Math.abs(dx) > 8 || Math.abs(dy) > 8) continue;
+            near++;
+            const along = dx * Math.cos(q.yaw) + dy * Math.sin(q.yaw);
+            const across = -dx * Math.sin(q.yaw) + dy * Math.cos(q.yaw);
+            if (Math.abs(along) < v.wlh[1] / 2 + 0.2 && Math.abs(across) < v.wlh[0] / 2 + 0.2) {
+              expect.fail(`${v.kind} ${v.id} drives through a pedestrian at t=${t}`);
+            }
+          }
+        }
+      }
+    }
+    expect(near).toBeGreaterThan(100);
+  });
+
   it('drives each class within its speed range and walks people on sidewalks and crossings only', () => {
     const grounds = new Map([...networks.entries()].map(([k, n]) => [k, paintGroundClasses(n, 0.25)]));
     let people = 0;
