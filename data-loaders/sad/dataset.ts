@@ -16,7 +16,7 @@ import {
   type Sample,
   updateIntrinsics,
 } from '../nuscenes/index.ts';
-
+import { createRaster } from '../nuscenes/map/raster.ts';
 import { cameraToLidar, commandFromTrajectory, gtTrajectory } from './frames.ts';
 import { type HdmapFrame, hdmapFrame, type SadMapSource } from './hdmap.ts';
 import { SadImageCache } from './image-cache.ts';
@@ -373,17 +373,21 @@ export class SadDataset {
     const map = this.#map(location);
     let hdmap: Uint8Array | undefined;
     let hdmapShape: number[] | undefined;
+    const scratch = createRaster(rows, cols);
     frames.forEach((frame, t) => {
-      const labels = drawFrameLabels(this.#annotations(frame.sample), frame.lidarEgoPose, {
+      drawFrameLabels(this.#annotations(frame.sample), frame.lidarEgoPose, {
         grid: this.grid,
         filterInvisible: o.filterInvisibleVehicles,
         inPred: t >= S,
         instanceMap,
         subject: `sample#${frame.sample.token}`,
+        scratch,
+        out: {
+          segmentation: segmentation.subarray(t * cells, (t + 1) * cells),
+          pedestrian: pedestrian.subarray(t * cells, (t + 1) * cells),
+          instance: instance.subarray(t * cells, (t + 1) * cells),
+        },
       });
-      segmentation.set(labels.segmentation, t * cells);
-      pedestrian.set(labels.pedestrian, t * cells);
-      instance.set(labels.instance, t * cells);
       futureEgomotion.set(this.#egomotion(window[t], frame), t * 6);
       if (map && (this.#hdmapFrames === 'all' || t === S - 1)) {
         const h = this.#hdmap(map, frame);

@@ -32,35 +32,62 @@ export interface InstanceLabelOptions {
 
 const f = Math.fround;
 
-/** Per id: cell count and sums of rows and columns, for one frame's id map. */
-function idStatistics(ids: Int32Array | Float32Array, numInstances: number) {
-  const count = new Float64Array(numInstances + 1);
-  const rowSum = new Float64Array(numInstances + 1);
-  const colSum = new Float64Array(numInstances + 1);
+/** Per id of one frame: cell count and sums of rows and columns. */
+interface IdStatistics {
+  count: Float64Array;
+  rowSum: Float64Array;
+  colSum: Float64Array;
+}
+
+function newStatistics(numInstances: number): IdStatistics {
   return {
-    count,
-    rowSum,
-    colSum,
-    fill: (cols: number) => accumulate(ids, cols, numInstances, count, rowSum, colSum),
+    count: new Float64Array(numInstances + 1),
+    rowSum: new Float64Array(numInstances + 1),
+    colSum: new Float64Array(numInstances + 1),
   };
 }
 
-function accumulate(
-  ids: ArrayLike<number>,
+/** Statistics of an id map, or of the map seen through a warp (`index`: source cell per cell, −1 outside). */
+function idStatistics(
+  ids: Int32Array,
+  rows: number,
   cols: number,
   numInstances: number,
+  index?: Int32Array,
+): IdStatistics {
+  const s = newStatistics(numInstances);
+  for (let r = 0, k = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++, k++) {
+      let id: number;
+      if (index) {
+        const src = index[k];
+        if (src < 0) continue;
+        id = ids[src];
+      } else id = ids[k];
+      if (id < 1 || id > numInstances) continue;
+      s.count[id]++;
+      s.rowSum[id] += r;
+      s.colSum[id] += c;
+    }
+  }
+  return s;
+}
+
+/** The cells of every id of one frame, grouped by id (a counting sort): cells[start[id] .. start[id + 1]). */
+function cellsById(
+  ids: Int32Array,
+  numInstances: number,
   count: Float64Array,
-  rowSum: Float64Array,
-  colSum: Float64Array,
-): void {
+): { cells: Int32Array; start: Int32Array } {
+  const start = new Int32Array(numInstances + 2);
+  for (let id = 1; id <= numInstances; id++) start[id + 1] = start[id] + count[id];
+  const next = start.slice();
+  const cells = new Int32Array(start[numInstances + 1]);
   for (let k = 0; k < ids.length; k++) {
     const id = ids[k];
-    if (id < 1 || id > numInstances) continue;
-    const r = Math.floor(k / cols);
-    count[id]++;
-    rowSum[id] += r;
-    colSum[id] += k - r * cols;
+    if (id >= 1 && id <= numInstances) cells[next[id]++] = k;
   }
+  return { cells, start };
 }
 
 /**
@@ -89,37 +116,26 @@ export function instanceLabels(
   const flow = new Float32Array(frames * 2 * n).fill(ignoreIndex);
   if (numInstances === 0) return { centerness, offset, flow };
 
-  // Per-frame statistics of the instance map, and of frame t warped into frame t−1.
-  const stats = [];
-  const warpedStats = [];
+  // Per-frame statistics of the instance map, and of frame t warped into frame t−1 (only where some
+  // instance is in both frames: the warp is the costly part).
+  const stats: IdStatistics[] = [];
+  const warpedStats: (IdStatistics | undefined)[] = [];
+  const byId: { cells: Int32Array; start: Int32Array }[] = [];
   for (let t = 0; t < frames; t++) {
     const ids = instance.subarray(t * n, (t + 1) * n);
-    const s = idStatistics(ids, numInstances);
-    s.fill(cols);
+    const s = idStatistics(ids, rows, cols, numInstances);
     stats.push(s);
-    if (t === 0) {
+    byId.push(cellsById(ids, numInstances, s.count));
+    let shared = false;
+    for (let id = 1; t > 0 && id <= numInstances && !shared; id++)
+      shared = s.count[id] > 0 && stats[t - 1].count[id] > 0;
+    if (!shared) {
       warpedStats.push(undefined);
       continue;
     }
     const inverse = invertPoseVec([0, 1, 2, 3, 4, 5].map((k) => egomotion[6 * (t - 1) + k]));
     const index = warpSourceIndex(inverse, rows, cols, options.spatialExtent);
-    const warped = new Int32Array(n);
-    for (let k = 0; k < n; k++) warped[k] = index[k] < 0 ? 0 : ids[index[k]];
-    const w = idStatistics(warped, numInstances);
-    w.fill(cols);
-    warpedStats.push(w);
-  }
-
-  // Cells of each (frame, id), gathered once.
-  const cellsOf: number[][][] = [];
-  for (let t = 0; t < frames; t++) {
-    const lists: number[][] = Array.from({ length: numInstances + 1 }, () => []);
-    const ids = instance.subarray(t * n, (t + 1) * n);
-    for (let k = 0; k < n; k++) {
-      const id = ids[k];
-      if (id >= 1 && id <= numInstances) lists[id].push(k);
-    }
-    cellsOf.push(lists);
+    warpedStats.push(idStatistics(ids, rows, cols, numInstances, index));
   }
 
   const sigmaSq = f(sigma * sigma);
@@ -129,7 +145,7 @@ export function instanceLabels(
   const gaussian = new Float32Array(2 * radius * radius + 1);
   for (let d2 = 0; d2 < gaussian.length; d2++) gaussian[d2] = f(Math.exp(f(-d2 / sigmaSq)));
   for (let id = 1; id <= numInstances; id++) {
-    let prev: { rc: number; cc: number; cells: number[] } | undefined;
+    let prev: { rc: number; cc: number; cells: Int32Array } | undefined;
     for (let t = 0; t < frames; t++) {
       const s = stats[t];
       if (s.count[id] === 0) {
@@ -148,7 +164,7 @@ export function instanceLabels(
           if (g > centerness[rowBase + c]) centerness[rowBase + c] = g;
         }
       }
-      const cells = cellsOf[t][id];
+      const cells = byId[t].cells.subarray(byId[t].start[id], byId[t].start[id + 1]);
       const o0 = t * 2 * n;
       for (const k of cells) {
         const r = Math.floor(k / cols);

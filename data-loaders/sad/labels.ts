@@ -48,6 +48,10 @@ export interface FrameLabelOptions {
   instanceMap: Map<string, number>;
   /** Where an error should point (e.g. the sample token). */
   subject?: string;
+  /** Zeroed arrays to draw into (e.g. views of a sample's frame), instead of new ones. */
+  out?: FrameLabels;
+  /** A rows × cols uint8 scratch raster, all zero (reused across frames). */
+  scratch?: Raster;
 }
 
 /**
@@ -139,10 +143,10 @@ export function drawFrameLabels(
 ): FrameLabels {
   const { grid, instanceMap } = options;
   const { rows, cols } = grid;
-  const segmentation = new Uint8Array(rows * cols);
-  const pedestrian = new Uint8Array(rows * cols);
-  const instance = new Int32Array(rows * cols);
-  const scratch = createRaster(rows, cols);
+  const segmentation = options.out?.segmentation ?? new Uint8Array(rows * cols);
+  const pedestrian = options.out?.pedestrian ?? new Uint8Array(rows * cols);
+  const instance = options.out?.instance ?? new Int32Array(rows * cols);
+  const scratch = options.scratch ?? createRaster(rows, cols);
   for (const annotation of annotations) {
     if (options.filterInvisible && !options.inPred && visibilityLevel(annotation, options.subject) === 1)
       continue;

@@ -1,6 +1,7 @@
 import { readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NuScenes } from '../../../data-loaders/nuscenes/index.ts';
 import {
   bevGrid,
   imageGeometry,
@@ -9,7 +10,7 @@ import {
   sadDataOptions,
 } from '../../../data-loaders/sad/index.ts';
 import { isSpikedriveError, type SpikedriveError } from '../../../src/util/index.ts';
-import { goldenOptions, goldenWorld } from './helpers.ts';
+import { FIXTURE_DATAROOT, goldenOptions, goldenWorld, SMALL_GRID } from './helpers.ts';
 
 let world: ReturnType<typeof goldenWorld>;
 beforeAll(() => {
@@ -224,15 +225,34 @@ describe('samples', () => {
   });
 });
 
+describe('real nuScenes layout', () => {
+  it('builds perception samples from the devkit-format fixture (1600×900 JPEGs, CAN bus, map expansion)', async () => {
+    const nusc = new NuScenes({ dataroot: FIXTURE_DATAROOT, version: 'v1.0-mini', verbose: false });
+    const ds = new SadDataset({ nusc, split: 'val', options: { nFutureFrames: 0 } });
+    expect(ds.length).toBe(1); // scene-0103 has 3 keyframes
+    const s = ds.getLabels(0);
+    expect(s.location).toBe('boston-seaport');
+    expect(s.segmentation.shape).toEqual([3, 1, 200, 200]);
+    expect(s.gtTrajectory.shape).toEqual([1, 3]);
+    expect(s.samplerInputs?.flipped).toBe(false);
+    const rgb = await ds.loadCameraRgb(frontCamera(nusc, s.sampleTokens[2]));
+    expect([rgb.width, rgb.height]).toEqual([480, 224]);
+  });
+});
+
+function frontCamera(nusc: NuScenes, sampleToken: string): string {
+  return nusc.get('sample', sampleToken).data?.CAM_FRONT as string;
+}
+
 describe('preprocessed-image cache', () => {
   it('stores resized crops by sample_data token, reuses them, and re-decodes when the source changes', async () => {
     const cacheDir = join(world.dataroot, '..', `${world.dataroot.split('/').pop()}-cache`);
     try {
-      const plain = new SadDataset({ nusc: world.nusc, split: 'val', options: goldenOptions() });
+      const plain = new SadDataset({ nusc: world.nusc, split: 'val', options: goldenOptions(SMALL_GRID) });
       const cached = new SadDataset({
         nusc: world.nusc,
         split: 'val',
-        options: goldenOptions(),
+        options: goldenOptions(SMALL_GRID),
         imageCache: cacheDir,
       });
       const reference = await plain.getSample(0);
@@ -247,7 +267,7 @@ describe('preprocessed-image cache', () => {
       const other = new SadDataset({
         nusc: world.nusc,
         split: 'val',
-        options: goldenOptions({ topCrop: 2 }),
+        options: goldenOptions({ topCrop: 2, ...SMALL_GRID }),
         imageCache: cacheDir,
       });
       expect((other.imageCache as SadImageCache).folder).not.toBe(cache.folder);

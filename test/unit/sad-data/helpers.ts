@@ -9,6 +9,8 @@ import { GOLDEN_IMAGE_OPTIONS, writeGoldenWorld } from './hand-world.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const GOLDEN_DIR = join(here, '../../fixtures/sad-golden');
+/** The devkit-format fixture dataroot (real nuScenes layout, few samples per scene). */
+export const FIXTURE_DATAROOT = join(here, '../../fixtures/nuscenes');
 
 /** The reference grid: ±50 m at 0.5 m, 200 × 200. */
 export const GRID = bevGrid(DEFAULT_SAD_DATA_OPTIONS);
@@ -24,6 +26,12 @@ export function goldenWorld(options: { images?: boolean } = {}): {
   const nusc = new NuScenes({ dataroot, version: 'v1.0-mini', verbose: false });
   return { dataroot, nusc, dispose: () => rmSync(dataroot, { recursive: true, force: true }) };
 }
+
+/** A 40 × 40 grid (±10 m): cheap labels for tests about plumbing rather than labels. */
+export const SMALL_GRID = {
+  xBound: [-10, 10, 0.5] as [number, number, number],
+  yBound: [-10, 10, 0.5] as [number, number, number],
+};
 
 /** SAD options for the golden world's small images, with any overrides. */
 export function goldenOptions(overrides: Record<string, unknown> = {}) {

@@ -8,18 +8,18 @@ import {
   SadLoader,
 } from '../../../data-loaders/sad/index.ts';
 import { isSpikedriveError } from '../../../src/util/index.ts';
-import { goldenOptions, goldenWorld } from './helpers.ts';
+import { goldenOptions, goldenWorld, SMALL_GRID } from './helpers.ts';
 
 let world: ReturnType<typeof goldenWorld>;
 let spec: SadDatasetSpec;
 beforeAll(() => {
   world = goldenWorld();
-  // Perception-sized windows (S = 3, F = 1): 8 + 3 = 11 training samples; HD map off to keep it quick.
+  // Windows of S = 3, F = 1: 8 + 3 = 11 training samples; a 40 × 40 grid and no HD map keep it quick.
   spec = {
     dataroot: world.dataroot,
     version: 'v1.0-mini',
     split: 'train',
-    options: goldenOptions({ nFutureFrames: 1 }),
+    options: goldenOptions({ nFutureFrames: 1, ...SMALL_GRID }),
     maps: false,
   };
 });
@@ -36,7 +36,7 @@ describe('SadLoader', () => {
       seen.push(...batch.indices);
       sizes.push(batch.indices.length);
       expect(batch.images?.shape).toEqual([batch.indices.length, 3, 6, 3, 24, 40]);
-      expect(batch.segmentation.shape).toEqual([batch.indices.length, 4, 1, 200, 200]);
+      expect(batch.segmentation.shape).toEqual([batch.indices.length, 4, 1, 40, 40]);
     }
     expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(sizes).toEqual([4, 4, 3]);
@@ -65,7 +65,7 @@ describe('SadLoader', () => {
     const dataset = new SadDataset({
       nusc: world.nusc,
       split: 'train',
-      options: goldenOptions({ nFutureFrames: 1 }),
+      options: goldenOptions({ nFutureFrames: 1, ...SMALL_GRID }),
       maps: null,
     });
     const loader = await SadLoader.open(spec, { workers: 1, batchSize: 2, prefetch: 2 });
