@@ -1,4 +1,4 @@
-// A small synthetic release end to end (real camera renderer at 1/20 size, 2 scenes × 10 keyframes): every
+// A small synthetic release end to end (real camera renderer at 1/20 size, 2 scenes × 8 keyframes): every
 // table has the nuScenes schema, every token resolves, files exist, the CAN bus agrees with the ego poses, the
 // TypeScript devkit port loads it, the same arguments give byte-identical files whatever the number of render
 // workers, and the output folder is handled safely (reuse, clean an interrupted run, refuse foreign data).
@@ -33,7 +33,7 @@ const base: SynthOptions = {
   out: join(root, 'a'),
   scenes: 2,
   seed: 7,
-  samplesPerScene: 10,
+  samplesPerScene: 8,
   imageScale: 0.05,
   workers: 2,
 };
@@ -218,9 +218,9 @@ describe('a generated synthetic release', () => {
       ].sort(),
     );
     expect(tables.map.length).toBe(4);
-    expect(tables.sample.length).toBe(20);
-    expect(tables.sample_data.length).toBe(140);
-    expect(tables.ego_pose.length).toBe(140);
+    expect(tables.sample.length).toBe(16);
+    expect(tables.sample_data.length).toBe(112);
+    expect(tables.ego_pose.length).toBe(112);
     expect(tables.sample_annotation.length).toBeGreaterThan(50);
   });
 
