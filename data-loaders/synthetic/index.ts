@@ -17,6 +17,9 @@ export {
   type SynthOptions,
   type SynthProgress,
   type SynthResult,
+  sceneLocation,
+  simulateWorldScene,
+  worldNetwork,
 } from './generate.ts';
 export { buildMapExpansion, type MapExpansionJson } from './map-expansion.ts';
 export { buildNetwork, type SyntheticNetwork } from './network.ts';
@@ -27,5 +30,14 @@ export {
   type SynthArguments,
   type SynthManifest,
 } from './output.ts';
+export { type CameraJobResult, sumCameraCounts } from './render-job.ts';
 export { IMAGE_HEIGHT, IMAGE_WIDTH, RIG_CAMERAS, RIG_LIDAR, RIG_SENSORS } from './rig.ts';
 export { SYNTH_VERSIONS, type SynthVersion, sceneNames } from './scene-names.ts';
+export {
+  type AgentTrack,
+  agentPoseAt,
+  EGO_LENGTH_M,
+  EGO_WIDTH_M,
+  egoStateAt,
+  type SimulationResult,
+} from './traffic.ts';
