@@ -134,5 +134,5 @@ function asRectangle(rows: number[], cols: number[]): Footprint['rect'] {
 /** `tensor.long()` then `clamp(0, n − 1)`: truncation toward zero, then clamping into the grid. */
 export function clampCell(value: number, n: number): number {
   const t = Math.trunc(value);
-  return t < 0 ? 0 : Math.min(t, n - 1);
+  return t <= 0 ? 0 : Math.min(t, n - 1);
 }

@@ -203,13 +203,10 @@ export function validatePlannerDefinition(value: unknown, source: string): Plann
 
 const waypointSchema = z.tuple([z.number(), z.number(), z.number()]);
 const trajectorySchema = z.array(waypointSchema);
-const resultSchema = z.union([
-  trajectorySchema,
-  z.object({
-    trajectory: trajectorySchema,
-    meta: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])).optional(),
-  }),
-]);
+const resultObjectSchema = z.object({
+  trajectory: trajectorySchema,
+  meta: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])).optional(),
+});
 
 /** A checked plan: finite waypoints, exactly F of them. */
 export interface ValidatedPlan {
@@ -219,15 +216,22 @@ export interface ValidatedPlan {
 
 /** Validates what a planner returned (zod): F waypoints of three finite numbers, or `{ trajectory, meta }`. */
 export function validatePlanResult(value: unknown, planner: string, nFutureFrames: number): ValidatedPlan {
-  const parsed = resultSchema.safeParse(value);
+  // Parse by form, so issues point at the offending waypoint rather than at a union.
+  const parsed = Array.isArray(value)
+    ? trajectorySchema.safeParse(value)
+    : resultObjectSchema.safeParse(value);
   if (!parsed.success) {
-    throw new SpikedriveError(
-      `Planner "${planner}" returned a malformed trajectory: ${describeIssues(parsed.error)}`,
-      {
-        subject: `planner ${planner}`,
-        fix: `Return ${nFutureFrames} waypoints [x right (m), y forward (m), heading (rad)] of finite numbers, or { trajectory, meta }.`,
-      },
-    );
+    const where = (path: PropertyKey[]) => {
+      const p = path[0] === 'trajectory' ? path.slice(1) : path;
+      if (p.length === 0)
+        return path[0] === 'trajectory' ? 'trajectory' : path.map(String).join('.') || 'result';
+      return `waypoint ${String(p[0])}${p.length > 1 ? ` element ${String(p[1])}` : ''}`;
+    };
+    const issues = parsed.error.issues.map((i) => `${where(i.path)}: ${i.message}`).join('; ');
+    throw new SpikedriveError(`Planner "${planner}" returned a malformed trajectory: ${issues}`, {
+      subject: `planner ${planner}`,
+      fix: `Return ${nFutureFrames} waypoints [x right (m), y forward (m), heading (rad)] of finite numbers, or { trajectory, meta }.`,
+    });
   }
   const data = parsed.data;
   const trajectory = (Array.isArray(data) ? data : data.trajectory).map(
