@@ -34,7 +34,9 @@ export {
   type ImageGeometry,
   imageGeometry,
   type SadDataOptions,
+  type SadReferenceConfigSubset,
   sadDataOptions,
+  sadDataOptionsFromConfig,
 } from './options.ts';
 export {
   egomotionMatrix,
@@ -46,6 +48,7 @@ export {
 } from './pose.ts';
 export { fma64, pyquaternionRotationMatrix } from './reference-math.ts';
 export { openSadDataset, type SadDatasetSpec } from './spec.ts';
+export { fma32, torchAtan2f, torchCosf, torchSinf } from './torch-trig.ts';
 export type { SadArray, SadBatch, SadSample, SadSamplerInputs, SadTypedArray } from './types.ts';
 export {
   applyFrameWarps,

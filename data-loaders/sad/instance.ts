@@ -8,6 +8,8 @@ import { warpSourceIndex } from './warp.ts';
  * - offset: (centre − cell) on the instance's cells, `ignoreIndex` elsewhere;
  * - flow at t−1: (centre at t of the instance warped into frame t−1 by the inverse ego motion) − (centre
  *   at t−1), written on the t−1 cells; `ignoreIndex` elsewhere and on the last frame.
+ * The inverse ego motion is the rigid inverse in float32; the reference inverts with `torch.inverse` (LU),
+ * which can differ in the last bit and so, at an exact tie of nearest sampling, move one warped cell.
  */
 
 export interface InstanceLabels {

@@ -186,3 +186,52 @@ export function imageGeometry(o: SadDataOptions): ImageGeometry {
     crop: { left, top: o.topCrop, width: finalWidth, height: finalHeight },
   };
 }
+
+/**
+ * The reference config keys the loader reads (a structural subset of the pipeline's `SadConfig`, which can be
+ * passed as is; data-loaders do not import the pipeline).
+ */
+export interface SadReferenceConfigSubset {
+  TIME_RECEPTIVE_FIELD: number;
+  N_FUTURE_FRAMES: number;
+  IMAGE: {
+    FINAL_DIM: readonly [number, number] | readonly number[];
+    RESIZE_SCALE: number;
+    TOP_CROP: number;
+    ORIGINAL_HEIGHT: number;
+    ORIGINAL_WIDTH: number;
+    NAMES: readonly string[];
+  };
+  LIFT: {
+    X_BOUND: readonly number[];
+    Y_BOUND: readonly number[];
+    Z_BOUND: readonly number[];
+  };
+  DATASET: { FILTER_INVISIBLE_VEHICLES: boolean; IGNORE_INDEX: number };
+  SEMANTIC_SEG: { HDMAP: { ELEMENTS: readonly string[] } };
+}
+
+/** `SadDataOptions` from reference config keys (checked like any other options). */
+export function sadDataOptionsFromConfig(
+  config: SadReferenceConfigSubset,
+  extra: Partial<Pick<SadDataOptions, 'resampler'>> = {},
+): SadDataOptions {
+  const bound = (b: readonly number[]) => [b[0], b[1], b[2]] as [number, number, number];
+  return sadDataOptions({
+    cameras: config.IMAGE.NAMES as SadDataOptions['cameras'],
+    finalDim: [config.IMAGE.FINAL_DIM[0], config.IMAGE.FINAL_DIM[1]],
+    resizeScale: config.IMAGE.RESIZE_SCALE,
+    topCrop: config.IMAGE.TOP_CROP,
+    originalHeight: config.IMAGE.ORIGINAL_HEIGHT,
+    originalWidth: config.IMAGE.ORIGINAL_WIDTH,
+    xBound: bound(config.LIFT.X_BOUND),
+    yBound: bound(config.LIFT.Y_BOUND),
+    zBound: bound(config.LIFT.Z_BOUND),
+    timeReceptiveField: config.TIME_RECEPTIVE_FIELD,
+    nFutureFrames: config.N_FUTURE_FRAMES,
+    filterInvisibleVehicles: config.DATASET.FILTER_INVISIBLE_VEHICLES,
+    ignoreIndex: config.DATASET.IGNORE_INDEX,
+    hdmapElements: [...config.SEMANTIC_SEG.HDMAP.ELEMENTS],
+    ...extra,
+  });
+}

@@ -1,4 +1,5 @@
 import { Quaternion } from '../nuscenes/index.ts';
+import { torchAtan2f, torchCosf, torchSinf } from './torch-trig.ts';
 
 /**
  * SAD's pose arithmetic (`sad/utils/geometry.py`) in the reference's float32: 4×4 matrices as row-major
@@ -132,10 +133,10 @@ export function egomotionMatrix(
 export function matrixToPoseVec(m: ArrayLike<number>): PoseVec {
   const m12 = f(m[6]);
   const m22 = f(m[10]);
-  const rotx = f(Math.atan2(f(-m12), m22));
+  const rotx = torchAtan2f(-m12, m22);
   const cosy = f(Math.sqrt(f(f(m12 * m12) + f(m22 * m22))));
-  const roty = f(Math.atan2(f(m[2]), cosy));
-  const rotz = f(Math.atan2(f(-f(m[1])), f(m[0])));
+  const roty = torchAtan2f(m[2], cosy);
+  const rotz = torchAtan2f(-f(m[1]), m[0]);
   return [f(m[3]), f(m[7]), f(m[11]), rotx, roty, rotz];
 }
 
@@ -144,12 +145,12 @@ export function poseVecToMatrix(v: ArrayLike<number>): Mat4 {
   const x = f(v[3]);
   const y = f(v[4]);
   const z = f(v[5]);
-  const cz = f(Math.cos(z));
-  const sz = f(Math.sin(z));
-  const cy = f(Math.cos(y));
-  const sy = f(Math.sin(y));
-  const cx = f(Math.cos(x));
-  const sx = f(Math.sin(x));
+  const cz = torchCosf(z);
+  const sz = torchSinf(z);
+  const cy = torchCosf(y);
+  const sy = torchSinf(y);
+  const cx = torchCosf(x);
+  const sx = torchSinf(x);
   const zmat = [cz, -sz, 0, sz, cz, 0, 0, 0, 1];
   const ymat = [cy, 0, sy, 0, 1, 0, -sy, 0, cy];
   const xmat = [1, 0, 0, 0, cx, -sx, 0, sx, cx];

@@ -1,5 +1,6 @@
 import { SpikedriveError } from '../../src/util/index.ts';
 import { invertRigid4f, matrixToPoseVec, multiply4f, poseVecToMatrix } from './pose.ts';
+import { torchCosf, torchSinf } from './torch-trig.ts';
 
 /**
  * Label warping of SAD's trainer (`sad/utils/geometry.py` `warp_features`, `cumulative_warp_features`,
@@ -66,8 +67,8 @@ export function warpSourceIndex(
   const angle = f(pose[5]);
   const t0 = f(-f(f(pose[0]) / f(spatialExtent[0])));
   const t1 = f(f(pose[1]) / f(spatialExtent[1]));
-  const cos = f(Math.cos(angle));
-  const sin = f(Math.sin(angle));
+  const cos = torchCosf(angle);
+  const sin = torchSinf(angle);
   // theta = [[cos, −sin, t1], [sin, cos, t0]]: grid x (columns) then grid y (rows).
   const xs = cachedBase(cols);
   const ys = cachedBase(rows);

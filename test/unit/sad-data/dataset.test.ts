@@ -8,6 +8,7 @@ import {
   SadDataset,
   type SadImageCache,
   sadDataOptions,
+  sadDataOptionsFromConfig,
 } from '../../../data-loaders/sad/index.ts';
 import { isSpikedriveError, type SpikedriveError } from '../../../src/util/index.ts';
 import { FIXTURE_DATAROOT, goldenOptions, goldenWorld, SMALL_GRID } from './helpers.ts';
@@ -43,6 +44,32 @@ describe('options', () => {
       200, 200, -49.75, 0.5,
     ]);
     expect([o.timeReceptiveField, o.nFutureFrames, o.cameras[1]]).toEqual([3, 4, 'CAM_FRONT']);
+  });
+
+  it('maps reference config keys (the pipeline’s SadConfig fits structurally)', () => {
+    const o = sadDataOptionsFromConfig({
+      TIME_RECEPTIVE_FIELD: 3,
+      N_FUTURE_FRAMES: 6,
+      IMAGE: {
+        FINAL_DIM: [224, 480],
+        RESIZE_SCALE: 0.3,
+        TOP_CROP: 46,
+        ORIGINAL_HEIGHT: 900,
+        ORIGINAL_WIDTH: 1600,
+        NAMES: [
+          'CAM_FRONT_LEFT',
+          'CAM_FRONT',
+          'CAM_FRONT_RIGHT',
+          'CAM_BACK_LEFT',
+          'CAM_BACK',
+          'CAM_BACK_RIGHT',
+        ],
+      },
+      LIFT: { X_BOUND: [-50, 50, 0.5], Y_BOUND: [-50, 50, 0.5], Z_BOUND: [-10, 10, 20] },
+      DATASET: { FILTER_INVISIBLE_VEHICLES: false, IGNORE_INDEX: 255 },
+      SEMANTIC_SEG: { HDMAP: { ELEMENTS: ['lane_divider', 'drivable_area'] } },
+    });
+    expect(o).toEqual({ ...sadDataOptions(), nFutureFrames: 6, filterInvisibleVehicles: false });
   });
 
   it('rejects bad values naming the option', () => {

@@ -4,12 +4,16 @@ import {
   cumulativeWarpFeatures,
   cumulativeWarpFeaturesReverse,
   egomotionMatrix,
+  fma32,
   fma64,
   gtTrajectory,
   invertPoseVec,
   matrixToPoseVec,
   poseVecToMatrix,
   pyquaternionRotationMatrix,
+  torchAtan2f,
+  torchCosf,
+  torchSinf,
   warpFeatures,
   warpToPresent,
 } from '../../../data-loaders/sad/index.ts';
@@ -61,6 +65,22 @@ describe('ego motion', () => {
     expect(r[0][0]).toBe(-0.34788457421374835);
     expect(r[1][0]).toBe(-0.9375361005709497);
     expect(fma64(0.1, 10, -1)).toBe(5.551115123125783e-17);
+  });
+});
+
+describe('the reference’s float32 maths', () => {
+  it('reproduces torch’s (SLEEF) cos and glibc’s atan2f, which are not correctly rounded', () => {
+    // torch.cos(tensor([-0.3306243419647217])) = 0.9458398818969727; correctly rounded: 0.9458398222923279.
+    expect(torchCosf(-0.3306243419647217)).toBe(0.9458398818969727);
+    expect(Math.fround(Math.cos(-0.3306243419647217))).toBe(0.9458398222923279);
+    expect(torchSinf(-0.3306243419647217)).toBe(-0.3246336281299591);
+    // glibc 2.36 atan2f(-0.12853466, 1.3664634) = -0.0937877744436264; correctly rounded: -0.093787781894207.
+    expect(torchAtan2f(-0.12853465974330902, 1.3664634227752686)).toBe(-0.0937877744436264);
+    // A fused multiply-add rounds once: (1 + 2⁻¹²)² − (1 + 2⁻¹¹) = 2⁻²⁴, which two roundings lose.
+    const a = Math.fround(1 + 2 ** -12);
+    const c = Math.fround(1 + 2 ** -11);
+    expect(fma32(a, a, -c)).toBe(2 ** -24);
+    expect(Math.fround(Math.fround(a * a) - c)).toBe(0);
   });
 });
 
