@@ -122,6 +122,14 @@ export class DualLifTemporalMixer extends SnnModule {
    * spike maps, frame-major [F, B, X, Y, C′]. Leaves the neurons' membranes set (the caller resets the model).
    */
   forward(sample: tf.Tensor, states: tf.Tensor, ctx: ForwardContext = {}): tf.Tensor {
+    const frames = this.forwardFrames(sample, states, ctx);
+    const out = tf.stack(frames, 0);
+    tf.dispose(frames);
+    return out;
+  }
+
+  /** As `forward`, but the F spike maps [B, X, Y, C′] one by one (the caller owns them). */
+  forwardFrames(sample: tf.Tensor, states: tf.Tensor, ctx: ForwardContext = {}): tf.Tensor[] {
     const s = states.shape[0];
     const c = states.shape[4];
     if (states.rank !== 5 || c !== this.hiddenChannels) {
@@ -176,9 +184,7 @@ export class DualLifTemporalMixer extends SnnModule {
       for (const o of old) if (!predicted.includes(o)) o.dispose();
     }
     for (const o of new Set([r1, r2, h])) if (!predicted.includes(o)) o.dispose();
-    const out = tf.stack(predicted, 0);
-    tf.dispose(predicted);
-    return out;
+    return predicted;
   }
 
   protected override disposeCaches(): void {

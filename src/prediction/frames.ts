@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { toBatchMajor, toFrameMajor } from '../snn/index.ts';
+import { isRecordingGradients, toBatchMajor, toFrameMajor } from '../snn/index.ts';
 import { SpikedriveError } from '../util/errors.ts';
 
 /**
@@ -21,8 +21,24 @@ export function batchFirst(x: tf.Tensor): tf.Tensor {
   return toBatchMajor(x);
 }
 
-/** Frame `t` of a frame-major sequence, keeping the axis: [S, B, …] → [1, B, …]. */
+/**
+ * Frames t … t + count − 1 of a frame-major sequence, keeping the axis: [S, B, …] → [count, B, …]. On wasm the
+ * tfjs slice kernel first copies its whole input out of the wasm heap (all S frames, ~100 MB at 200² × 9 × 70),
+ * while gather copies just the frames it takes, so inference there gathers; elsewhere (and under a tape) it slices.
+ */
 export function frameSlice(x: tf.Tensor, t: number, count = 1): tf.Tensor {
+  if (tf.getBackend() === 'wasm' && !isRecordingGradients()) {
+    return tf.tidy(() =>
+      tf.gather(
+        x,
+        tf.tensor1d(
+          Array.from({ length: count }, (_, i) => t + i),
+          'int32',
+        ),
+        0,
+      ),
+    );
+  }
   const begin = x.shape.map(() => 0);
   const size = x.shape.map(() => -1);
   begin[0] = t;

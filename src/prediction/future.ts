@@ -106,13 +106,14 @@ export class FuturePrediction extends SnnModule {
     ctx: ForwardContext = {},
     futureSpikes?: (spikes: tf.Tensor) => void,
   ): tf.Tensor {
-    const future = this.dualLif.forward(sample, states, ctx);
     const s = states.shape[0];
     let out: tf.Tensor;
+    let future: tf.Tensor | null = null;
     if (this.streams()) {
+      const predicted = this.dualLif.forwardFrames(sample, states, ctx);
       const outs: tf.Tensor[] = [];
       for (let t = 0; t < s + this.nFuture; t++) {
-        const x = t < s ? frameSlice(states, t) : frameSlice(future, t - s);
+        const x = t < s ? frameSlice(states, t) : tf.expandDims(predicted[t - s], 0);
         const y1 = this.layer1.forward(x, ctx);
         x.dispose();
         const y2 = this.layer2.forward(y1, ctx);
@@ -122,7 +123,10 @@ export class FuturePrediction extends SnnModule {
       }
       out = tf.concat(outs, 0);
       tf.dispose(outs);
+      if (futureSpikes) future = tf.stack(predicted, 0);
+      tf.dispose(predicted);
     } else {
+      future = this.dualLif.forward(sample, states, ctx);
       const x = tf.concat([states, future], 0);
       const y1 = this.layer1.forward(x, ctx);
       x.dispose();
@@ -131,8 +135,10 @@ export class FuturePrediction extends SnnModule {
       out = this.layer3.forward(y2, ctx);
       y2.dispose();
     }
-    if (futureSpikes) futureSpikes(future);
-    else future.dispose();
+    if (future !== null) {
+      if (futureSpikes) futureSpikes(future);
+      else future.dispose();
+    }
     return out;
   }
 }
