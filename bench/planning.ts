@@ -7,7 +7,7 @@
 //   planning-forward        SadPlanning.forward in eval: sampling + costs + selection + SGRU (one sample)
 //   planning-train          the same in training with the loss and its gradients (one sample)
 //   planning-cost-only      the cost-only planner through the Planner API (sampling + costs)
-// Times are medians over --runs (default 7) after two warm-ups.
+// Times are medians over --runs (default 15) after two warm-ups (wall and this process's CPU time).
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import {
@@ -27,7 +27,7 @@ const option = (name: string, fallback: string) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
 };
-const runs = Number(option('runs', '7'));
+const runs = Number(option('runs', '15'));
 const selected = await selectBackend({ preferred: option('backend', 'wasm') as 'wasm' | 'cpu' });
 const backend = selected.name;
 

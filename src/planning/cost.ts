@@ -138,6 +138,10 @@ class CostTermBuffers extends SnnModule {
 /** Per-batch-item maps prepared once: processed drivable area, lane-distance costs, dangerous area, headway map. */
 interface PreparedMaps {
   occupancy: Float32Array;
+  /** Summed-area tables ([planes, X + 1, Y + 1], float64) of occupancy, headway and dangerous maps. */
+  occupancySat: Float64Array;
+  headwaySat: Float64Array;
+  dangerousSat: Float64Array;
   /** [F, X, Y] occupancy × drivable. */
   headway: Float32Array;
   /** [X, Y] 1 where the drivable area is exactly 0. */
@@ -268,6 +272,9 @@ export class CostFunction extends SnnModule {
     }
     return {
       occupancy: maps.occupancy,
+      occupancySat: summedAreaTables(maps.occupancy, f, X, Y),
+      headwaySat: summedAreaTables(headway, f, X, Y),
+      dangerousSat: summedAreaTables(dangerous, 1, X, Y),
       headway,
       dangerous,
       lane: laneDistanceCosts(lane, this.grid, COST_CONSTANTS.laneDistanceM),
@@ -345,13 +352,40 @@ export class CostFunction extends SnnModule {
     const fillIndex = (target: Int32Array, offsets: Int32Array, base: number, limit: number) => {
       for (let k = 0; k < offsets.length; k++) target[k] = clampCell(f32(base + offsets[k]), limit);
     };
-    const sumRect = (map: Float32Array, o: number, rows: Int32Array, cols: Int32Array) => {
-      let s = 0;
-      for (let i = 0; i < rows.length; i++) {
-        const r = o + rows[i] * Y;
-        for (let j = 0; j < cols.length; j++) s = f32(s + map[r + cols[j]]);
+    // Σ map[rows × cols] of one plane: O(1) from the summed-area table when the clamped indices are consecutive
+    // (everywhere but at the grid border), else cell by cell. Sums run in float64 and are rounded once: exact for the
+    // 0/1 maps SAD plans on; for probability maps within an ulp of the reference's float32 sum.
+    const Y1 = Y + 1;
+    const planeSize = (X + 1) * Y1;
+    const sumRect = (
+      map: Float32Array,
+      sat: Float64Array,
+      plane: number,
+      rows: Int32Array,
+      cols: Int32Array,
+    ): number => {
+      const nr = rows.length;
+      const nc = cols.length;
+      const r0 = rows[0];
+      const r1 = rows[nr - 1];
+      const c0 = cols[0];
+      const c1 = cols[nc - 1];
+      if (r1 - r0 === nr - 1 && c1 - c0 === nc - 1) {
+        const o = plane * planeSize;
+        return f32(
+          sat[o + (r1 + 1) * Y1 + c1 + 1] -
+            sat[o + r0 * Y1 + c1 + 1] -
+            sat[o + (r1 + 1) * Y1 + c0] +
+            sat[o + r0 * Y1 + c0],
+        );
       }
-      return s;
+      const o = plane * cellsPerFrame;
+      let sum = 0;
+      for (let i = 0; i < nr; i++) {
+        const r = o + rows[i] * Y;
+        for (let j = 0; j < nc; j++) sum += map[r + cols[j]];
+      }
+      return f32(sum);
     };
     const left = new Float32Array(f);
     const fwd = new Float32Array(f);
@@ -376,13 +410,17 @@ export class CostFunction extends SnnModule {
         const dl = t === 0 ? left[0] : f32(left[t] - left[t - 1]);
         const df = t === 0 ? fwd[0] : f32(fwd[t] - fwd[t - 1]);
         const speed = f32(Math.sqrt(f32(f32(dl * dl) + f32(df * df))) / COST_CONSTANTS.dtS);
-        const occ1 = sumRect(maps.occupancy, frame, rowsA, colsA);
-        const occ2 = f32(sumRect(maps.occupancy, frame, rowsS, colsS) * speed);
+        const occ1 = sumRect(maps.occupancy, maps.occupancySat, t, rowsA, colsA);
+        const occ2 = f32(sumRect(maps.occupancy, maps.occupancySat, t, rowsS, colsS) * speed);
         const safety = f32(f32(f32(occ1 * w0) + f32(occ2 * w1)) * f32(w.SAFETY));
         out.safety[i] = clamp(safety, 0, 100);
-        out.headway[i] = clamp(f32(sumRect(maps.headway, frame, rowsH, colsA) * f32(w.HEADWAY)), 0, 100);
+        out.headway[i] = clamp(
+          f32(sumRect(maps.headway, maps.headwaySat, t, rowsH, colsA) * f32(w.HEADWAY)),
+          0,
+          100,
+        );
         out.rule[i] = clamp(
-          f32(sumRect(maps.dangerous, 0, rowsA, colsA) * COST_CONSTANTS.ruleWeight),
+          f32(sumRect(maps.dangerous, maps.dangerousSat, 0, rowsA, colsA) * COST_CONSTANTS.ruleWeight),
           0,
           100,
         );
@@ -503,6 +541,26 @@ function checkCostVolumeShape(costVolume: tf.Tensor, B: number, F: number, X: nu
   }
 }
 
+/** Summed-area tables of `planes` maps [X, Y]: S[p, r, c] = Σ map[p, < r, < c], float64, [planes, X + 1, Y + 1]. */
+export function summedAreaTables(map: Float32Array, planes: number, X: number, Y: number): Float64Array {
+  const Y1 = Y + 1;
+  const out = new Float64Array(planes * (X + 1) * Y1);
+  for (let p = 0; p < planes; p++) {
+    const o = p * (X + 1) * Y1;
+    const m = p * X * Y;
+    for (let r = 0; r < X; r++) {
+      let rowSum = 0;
+      const up = o + r * Y1;
+      const here = o + (r + 1) * Y1;
+      for (let c = 0; c < Y; c++) {
+        rowSum += map[m + r * Y + c];
+        out[here + c + 1] = out[up + c + 1] + rowSum;
+      }
+    }
+  }
+  return out;
+}
+
 /** `int(LAMBDA / dx[0])`: the safety margin in cells, which `get_origin_points` then adds in metres. */
 export function safetyLambdaCells(lambdaM: number, grid: BevGrid): number {
   return Math.trunc(f32(f32(lambdaM) / grid.resolutionM[0]));
@@ -534,9 +592,9 @@ export function processHdMap(
 
 /** softmax([bg, fg])[1] in float32 as torch computes it (subtract the max, exponentiate, normalise). */
 export function softmaxForeground(bg: number, fg: number): number {
-  const m = Math.max(bg, fg);
-  const e0 = f32(Math.exp(f32(bg - m)));
-  const e1 = f32(Math.exp(f32(fg - m)));
+  // exp(x − max) is exactly 1 for the larger logit, so one exponential suffices.
+  const e0 = bg >= fg ? 1 : f32(Math.exp(f32(bg - fg)));
+  const e1 = fg >= bg ? 1 : f32(Math.exp(f32(fg - bg)));
   return f32(e1 / f32(e0 + e1));
 }
 
