@@ -14,7 +14,7 @@ import {
   CostFunction,
   costOnlyPlanner,
   createPlanner,
-  type PlannerObservation,
+  type HostObservation,
   SadPlanning,
   sampleTrajectories,
   withoutOrigin,
@@ -249,7 +249,7 @@ const hd = tf.tensor4d(hdLogits, [1, X, Y, 4]);
   let seed = 0;
   const t = await timeAsync(async () => {
     const set = sampleTrajectories(sampler, createRng(seed++), { sampleNum: N, nFutureFrames: F });
-    const observation: PlannerObservation<'occupancy' | 'hdmap' | 'costVolume' | 'command' | 'candidates'> = {
+    const observation: HostObservation = {
       sampleToken: 'bench',
       occupancy: { data: occupancy, shape: [F, X, Y] },
       hdmap: { data: hdLogits, shape: [X, Y, 4], channels: 'logits' },

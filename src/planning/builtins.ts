@@ -15,7 +15,9 @@ export function sadPlanner(module: SadPlanning) {
     description: 'SAD spiking planner: sampled candidates, reference cost function, spiking GRU refinement',
     inputs: ['occupancy', 'hdmap', 'costVolume', 'command', 'frontFeature', 'candidates'],
     plan: (obs) => {
-      if (module.training) module.eval();
+      // Plan in eval mode (running BN statistics) and leave a module that was training as it was.
+      const wasTraining = module.training;
+      if (wasTraining) module.eval();
       const F = module.options.nFutureFrames;
       const [X, Y] = [module.costFunction.grid.rows, module.costFunction.grid.cols];
       const [h, w, C] = obs.frontFeature.shape;
@@ -53,6 +55,7 @@ export function sadPlanner(module: SadPlanning) {
       } finally {
         tf.dispose([inputs.frontFeature, inputs.costVolume, inputs.hdmap]);
         module.reset();
+        if (wasTraining) module.train();
       }
     },
   });

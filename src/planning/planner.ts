@@ -65,10 +65,20 @@ export interface PlannerInputs {
   gtTrajectory: Trajectory;
 }
 
-/** What `plan` receives: the sample token plus exactly the declared inputs. */
-export type PlannerObservation<I extends PlannerInputName = PlannerInputName> = {
+/** What every observation carries besides the declared inputs. */
+export interface ObservationBase {
+  /** The nuScenes sample token of the present frame. */
   sampleToken: string;
-} & Pick<PlannerInputs, I>;
+  /** The BEV grid of the map inputs (the host fills it from the run's context). */
+  grid: BevGrid;
+}
+
+/** What `plan` receives: the sample token and grid plus exactly the declared inputs. */
+export type PlannerObservation<I extends PlannerInputName = PlannerInputName> = ObservationBase &
+  Pick<PlannerInputs, I>;
+
+/** What the host passes to `PlannerInstance.plan`: at least the declared inputs (the grid defaults to the run's). */
+export type HostObservation = { sampleToken: string; grid?: BevGrid } & Partial<PlannerInputs>;
 
 /** Fixed facts about the run, given to `init` and every `plan` call. */
 export interface PlannerContext {
@@ -257,7 +267,7 @@ export interface PlannerInstance<I extends PlannerInputName = PlannerInputName> 
   readonly inputs: readonly I[];
   readonly context: PlannerContext;
   /** Plans from an observation that holds at least the declared inputs (others are stripped before `plan`). */
-  plan(observation: { sampleToken: string } & Partial<PlannerInputs>): Promise<ValidatedPlan>;
+  plan(observation: HostObservation): Promise<ValidatedPlan>;
   dispose(): Promise<void>;
 }
 
@@ -300,7 +310,7 @@ export async function createPlanner<I extends PlannerInputName, S>(
           fix: 'Create a new planner instance.',
         });
       }
-      const restricted = selectInputs(observation, definition.inputs, definition.name);
+      const restricted = selectInputs({ grid: ctx.grid, ...observation }, definition.inputs, definition.name);
       const result = await definition.plan(restricted, state, ctx);
       return validatePlanResult(result, definition.name, ctx.nFutureFrames);
     },
@@ -312,13 +322,13 @@ export async function createPlanner<I extends PlannerInputName, S>(
   };
 }
 
-/** The observation a planner sees: the sample token and its declared inputs, nothing else (frozen). */
+/** The observation a planner sees: the sample token, the grid and its declared inputs, nothing else (frozen). */
 export function selectInputs<I extends PlannerInputName>(
-  observation: { sampleToken: string } & Partial<PlannerInputs>,
+  observation: ObservationBase & Partial<PlannerInputs>,
   inputs: readonly I[],
   planner: string,
 ): PlannerObservation<I> {
-  const out: Record<string, unknown> = { sampleToken: observation.sampleToken };
+  const out: Record<string, unknown> = { sampleToken: observation.sampleToken, grid: observation.grid };
   for (const key of inputs) {
     const value = observation[key];
     if (value === undefined) {

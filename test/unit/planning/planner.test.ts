@@ -143,7 +143,7 @@ describe('createPlanner', () => {
       command: 'LEFT',
       gtTrajectory: straight(3),
     });
-    expect(seen).toEqual(['command', 'egoState', 'sampleToken']);
+    expect(seen).toEqual(['command', 'egoState', 'grid', 'sampleToken']);
     expect(plan.trajectory.length).toBe(3);
     await planner.dispose();
     await expectRejects(planner.plan({ sampleToken: 'tok' }), /used after dispose/);
@@ -300,6 +300,12 @@ describe('built-in planners', () => {
     };
     const plan = await p.plan({ ...observation('RIGHT'), frontFeature: front });
     expect(plan.meta.selectedIndex).toBe(4);
+    // It plans in eval mode and leaves a training module training.
+    module.train();
+    const again = await p.plan({ ...observation('RIGHT'), frontFeature: front });
+    expect(module.training).toBe(true);
+    expect(again.trajectory).toEqual(plan.trajectory);
+    module.eval();
     expect(plan.trajectory.length).toBe(2);
     expect(plan.trajectory.every((w) => w[2] === 0)).toBe(true);
     await p.dispose();
