@@ -26,7 +26,7 @@ export function repeatOverTime(x: tf.Tensor, steps: number): tf.Tensor {
       fix: 'SAD repeats each image T = 4 times.',
     });
   }
-  return broadcastTo(tf.expandDims(x, 0), [steps, ...x.shape]);
+  return tf.tidy(() => broadcastTo(tf.expandDims(x, 0), [steps, ...x.shape]));
 }
 
 /**
