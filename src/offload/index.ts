@@ -1,0 +1,83 @@
+// The neuromorphic and FPGA offload path: NIR export/import in the exact layout nir.read accepts, the NIR
+// simulator back end, target-fit checks, fixed-point/ternary FPGA export with a cycle/energy model, the
+// accelerator wire protocol, and bottleneck layers for inter-chip traffic.
+
+export {
+  exportToNir,
+  formatPartitionReport,
+  type NirExport,
+  type NirExportOptions,
+  type PartitionReport,
+  type PartitionSummary,
+  summarisePartition,
+} from './export/export.ts';
+export {
+  child,
+  concatConv,
+  convBn,
+  hasChild,
+  type LayerHandler,
+  nirHandlerFor,
+  registerNirHandler,
+  trace,
+} from './export/layers.ts';
+export {
+  type BoundaryEntry,
+  NirTracer,
+  type PartitionEntry,
+  type Placement,
+  type Sym,
+  type SymHost,
+  type SymNir,
+} from './export/tracer.ts';
+export { NEURON_PARAMS, NIR_FIELDS, type NirFieldSet } from './nir/fields.ts';
+export {
+  hdf5Ready,
+  type RawDataset,
+  type RawDtype,
+  type RawEntry,
+  type RawGroup,
+  rawGroup,
+  rawInt,
+  rawInts,
+  rawString,
+  readRawHdf5,
+  readRawHdf5Bytes,
+  writeRawHdf5,
+} from './nir/hdf5.ts';
+export { type InferredTypes, inferNirTypes } from './nir/infer.ts';
+export {
+  diffNirGraphs,
+  type NirValidation,
+  nirBytes,
+  type ReadNirOptions,
+  type ReadNirResult,
+  readNir,
+  readNirBytes,
+  validateNirFile,
+  validateNirGraph,
+  type WriteNirOptions,
+  writeNir,
+} from './nir/io.ts';
+export {
+  float32Below,
+  heavisideToNir,
+  neuronMetadata,
+  neuronParamsFromMetadata,
+  neuronToNir,
+  nirThreshold,
+  SPIKEDRIVE_META,
+} from './nir/neurons.ts';
+export {
+  flattenShape,
+  NIR_LAYOUT_RULES,
+  type NirIssue,
+  type NirLayoutRule,
+  type NirWriteOptions,
+  nirToRaw,
+  type ParsedNir,
+  parseNirRaw,
+} from './nir/serialize.ts';
+export * from './nir/types.ts';
+export { internalShape, nirShapeOf, tensorToChannelsFirst, tensorToChannelsLast } from './sim/layout.ts';
+export { type NirRunResult, type NirSimOptions, NirSimulator, type NodeActivity } from './sim/simulator.ts';
