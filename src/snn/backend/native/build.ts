@@ -7,7 +7,16 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { arch, cpus, platform, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,9 +41,7 @@ export function nativeCacheDir(): string {
   if (fromEnv) return resolve(fromEnv);
   const repoRoot = resolve(here, '..', '..', '..', '..');
   const nodeModules = join(repoRoot, 'node_modules');
-  return existsSync(nodeModules)
-    ? join(nodeModules, '.cache', 'spikedrive-native')
-    : join(tmpdir(), 'spikedrive-native');
+  return existsSync(nodeModules) ? join(nodeModules, '.cache', 'spikedrive-native') : privateTempDir();
 }
 
 /** CPU identity for the cache key: the binary is built with -march=native, so it must not move between CPUs. */
@@ -50,6 +57,23 @@ function cpuIdentity(): string {
     }
   }
   return cpus()[0]?.model ?? 'unknown-cpu';
+}
+
+/** Per-user directory under the system temp dir (a shared /tmp must not hand us someone else's binary). */
+function privateTempDir(): string {
+  return join(tmpdir(), `spikedrive-native-${process.getuid?.() ?? 'user'}`);
+}
+
+/** A binary is only loaded from a directory we own that others cannot write (where the OS has owners). */
+function safeDir(dir: string): boolean {
+  if (platform() === 'win32' || process.getuid === undefined) return true;
+  if (!dir.startsWith(tmpdir())) return true; // the project's own node_modules: trusted like the code itself
+  try {
+    const st = statSync(dir);
+    return st.uid === process.getuid() && (st.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
 }
 
 function nodeIncludeDirs(): string[] {
@@ -132,9 +156,15 @@ async function doBuild(log?: (message: string) => void): Promise<NativeBuildResu
     .update(`${process.versions.modules}|${process.versions.napi}|${platform()}|${arch()}|${cpuIdentity()}`)
     .digest('hex')
     .slice(0, 16);
-  const dir = nativeCacheDir();
-  const target = join(dir, `spikedrive_kernels-${key}.node`);
-  if (existsSync(target)) return { path: target, reason: 'cached build', compiled: false, compiler: null };
+  // The cache dir, or a private temp dir when node_modules is read-only (and no cache dir was set explicitly).
+  const dirs = [nativeCacheDir()];
+  if (!process.env.SPIKEDRIVE_NATIVE_CACHE) dirs.push(privateTempDir());
+  const name = `spikedrive_kernels-${key}.node`;
+  for (const d of dirs) {
+    if (existsSync(join(d, name)) && safeDir(d)) {
+      return { path: join(d, name), reason: 'cached build', compiled: false, compiler: null };
+    }
+  }
 
   const includes = nodeIncludeDirs();
   if (includes.length === 0) {
@@ -154,11 +184,28 @@ async function doBuild(log?: (message: string) => void): Promise<NativeBuildResu
       compiler: null,
     };
   }
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (error) {
-    return { path: null, reason: `cannot create ${dir}: ${String(error)}`, compiled: false, compiler: cxx };
+  let dir: string | null = null;
+  const failures: string[] = [];
+  for (const d of dirs) {
+    try {
+      mkdirSync(d, { recursive: true, mode: 0o700 });
+      accessSync(d, constants.W_OK);
+      if (!safeDir(d)) throw new Error('owned by another user or writable by others');
+      dir = d;
+      break;
+    } catch (error) {
+      failures.push(`${d}: ${String((error as Error).message ?? error)}`);
+    }
   }
+  if (dir === null) {
+    return {
+      path: null,
+      reason: `no writable cache dir (${failures.join('; ')})`,
+      compiled: false,
+      compiler: cxx,
+    };
+  }
+  const target = join(dir, name);
   log?.(`building native conv kernels with ${cxx} (once; cached in ${dir})`);
   const tmp = `${target}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   // -march=native first (AVX-512/AVX2 where present); a plain build if the compiler rejects it.
