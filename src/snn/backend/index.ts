@@ -40,7 +40,7 @@ export {
 } from './native/load.ts';
 export { createLocalTrainer } from './parallel/local.ts';
 export { createWorkerTrainer, type WorkerTrainer } from './parallel/pool.ts';
-export { averageGradients, batchSize, shardSizes, splitBatch } from './parallel/shard.ts';
+export { averageGradients, shardSizes, splitBatch } from './parallel/shard.ts';
 export type {
   GradientResult,
   HostTensor,
