@@ -27,10 +27,26 @@ export function collateSadSamples(samples: readonly SadSample[]): SadBatch {
       fix: 'Pass at least one sample.',
     });
   }
+  const first = samples[0];
+  if (
+    samples.some(
+      (s) =>
+        s.receptiveField !== first.receptiveField ||
+        s.spatialExtent[0] !== first.spatialExtent[0] ||
+        s.spatialExtent[1] !== first.spatialExtent[1],
+    )
+  ) {
+    throw new SpikedriveError('cannot batch samples made with different receptive fields or BEV bounds', {
+      subject: 'batch',
+      fix: 'Batch samples made with the same SAD data options.',
+    });
+  }
   const withImages = samples.every((s) => s.images);
   const withHdmap = samples.every((s) => s.hdmap);
   return {
     indices: samples.map((s) => s.index),
+    receptiveField: first.receptiveField,
+    spatialExtent: [...first.spatialExtent],
     sampleTokens: samples.map((s) => s.sampleTokens),
     images: withImages
       ? stack(

@@ -19,7 +19,7 @@ import {
 import { createRaster } from '../nuscenes/map/raster.ts';
 import { cameraToLidar, commandFromTrajectory, gtTrajectory } from './frames.ts';
 import { type HdmapFrame, hdmapFrame, type SadMapSource } from './hdmap.ts';
-import { SadImageCache } from './image-cache.ts';
+import { imageCacheFolderName, SadImageCache } from './image-cache.ts';
 import { instanceLabels } from './instance.ts';
 import { drawFrameLabels, type LabelAnnotation } from './labels.ts';
 import {
@@ -133,6 +133,19 @@ export class SadDataset {
             resampler: this.options.resampler,
           })
         : init.imageCache;
+    const expectedFolder = imageCacheFolderName({
+      geometry: this.imageGeometry,
+      resampler: this.options.resampler,
+    });
+    if (this.imageCache && !this.imageCache.folder.endsWith(expectedFolder)) {
+      throw new SpikedriveError(
+        `the image cache ${this.imageCache.folder} holds images made with other options`,
+        {
+          subject: this.imageCache.folder,
+          fix: 'Pass the cache root folder (a string) and let the dataset pick the folder for its options.',
+        },
+      );
+    }
 
     // prepro: the split's samples, sorted by (scene token, timestamp).
     const wanted = new Set(this.scenes);

@@ -1,4 +1,4 @@
-import type { SadArray, SadSample, SadTypedArray } from './types.ts';
+import type { SadArray, SadBatch, SadSample, SadTypedArray } from './types.ts';
 import { applyFrameWarps, type FrameWarps, presentFrameWarps } from './warp.ts';
 
 /** Which label groups the trainer uses (SEMANTIC_SEG.PEDESTRIAN / INSTANCE_SEG / INSTANCE_FLOW .ENABLED). */
@@ -7,6 +7,22 @@ export interface FutureLabelOptions {
   instance?: boolean;
   flow?: boolean;
 }
+
+/** What label preparation reads from a sample. */
+export type FutureLabelSource = Pick<
+  SadSample,
+  | 'receptiveField'
+  | 'spatialExtent'
+  | 'futureEgomotion'
+  | 'segmentation'
+  | 'pedestrian'
+  | 'instance'
+  | 'centerness'
+  | 'offset'
+  | 'flow'
+  | 'hdmap'
+  | 'gtTrajectory'
+>;
 
 /** The trainer's labels, every frame in the present frame's BEV (`prepare_future_labels`). */
 export interface FutureLabels {
@@ -40,7 +56,10 @@ function warp<T extends SadTypedArray>(a: SadArray<T>, channels: number, warps: 
  * off the grid exactly as in the reference), the present HD map, the GT trajectory. The warps are computed
  * once and shared by all labels. Typed-array code; no tensors to free.
  */
-export function prepareFutureLabels(sample: SadSample, options: FutureLabelOptions = {}): FutureLabels {
+export function prepareFutureLabels(
+  sample: FutureLabelSource,
+  options: FutureLabelOptions = {},
+): FutureLabels {
   const T = sample.segmentation.shape[0];
   const rows = sample.segmentation.shape[2];
   const cols = sample.segmentation.shape[3];
@@ -72,4 +91,55 @@ export function prepareFutureLabels(sample: SadSample, options: FutureLabelOptio
     };
   }
   return labels;
+}
+
+/** One sample of a batch, as views (no copy), with the batch's shared fields. */
+function batchItem(batch: SadBatch, b: number): FutureLabelSource {
+  const view = <T extends SadTypedArray>(a: SadArray<T>): SadArray<T> => {
+    const size = a.data.length / a.shape[0];
+    return { data: a.data.subarray(b * size, (b + 1) * size) as T, shape: a.shape.slice(1) };
+  };
+  return {
+    receptiveField: batch.receptiveField,
+    spatialExtent: batch.spatialExtent,
+    futureEgomotion: view(batch.futureEgomotion),
+    segmentation: view(batch.segmentation),
+    pedestrian: view(batch.pedestrian),
+    instance: view(batch.instance),
+    centerness: view(batch.centerness),
+    offset: view(batch.offset),
+    flow: view(batch.flow),
+    hdmap: batch.hdmap ? view(batch.hdmap) : undefined,
+    gtTrajectory: view(batch.gtTrajectory),
+  };
+}
+
+function stackLabels<T extends SadTypedArray>(parts: SadArray<T>[]): SadArray<T> {
+  const first = parts[0];
+  const out = new (first.data.constructor as new (n: number) => T)(first.data.length * parts.length);
+  parts.forEach((p, i) => {
+    out.set(p.data, i * first.data.length);
+  });
+  return { data: out, shape: [parts.length, ...first.shape] };
+}
+
+/** `prepare_future_labels` on a batch: each sample warped with its own ego motion, stacked back. */
+export function prepareFutureLabelsBatch(batch: SadBatch, options: FutureLabelOptions = {}): FutureLabels {
+  const per = batch.indices.map((_, b) => prepareFutureLabels(batchItem(batch, b), options));
+  const pick = <K extends keyof FutureLabels>(key: K) =>
+    per[0][key] === undefined ? undefined : (per.map((p) => p[key]) as SadArray<SadTypedArray>[]);
+  const stacked = (key: keyof FutureLabels) => {
+    const parts = pick(key);
+    return parts ? stackLabels(parts) : undefined;
+  };
+  return {
+    segmentation: stacked('segmentation') as SadArray<Uint8Array>,
+    pedestrian: stacked('pedestrian') as SadArray<Uint8Array> | undefined,
+    instance: stacked('instance') as SadArray<Int32Array> | undefined,
+    centerness: stacked('centerness') as SadArray<Float32Array> | undefined,
+    offset: stacked('offset') as SadArray<Float32Array> | undefined,
+    flow: stacked('flow') as SadArray<Float32Array> | undefined,
+    hdmap: stacked('hdmap') as SadArray<Uint8Array> | undefined,
+    gtTrajectory: batch.gtTrajectory,
+  };
 }

@@ -14,7 +14,13 @@ export {
   SAD_COMMANDS,
   type SadCommand,
 } from './frames.ts';
-export { type FutureLabelOptions, type FutureLabels, prepareFutureLabels } from './future-labels.ts';
+export {
+  type FutureLabelOptions,
+  type FutureLabelSource,
+  type FutureLabels,
+  prepareFutureLabels,
+  prepareFutureLabelsBatch,
+} from './future-labels.ts';
 export { type HdmapFrame, hdmapFrame, type SadMapSource } from './hdmap.ts';
 export { type ImageCacheStats, imageCacheFolderName, SadImageCache } from './image-cache.ts';
 export { type InstanceLabelOptions, type InstanceLabels, instanceLabels } from './instance.ts';

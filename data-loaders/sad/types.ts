@@ -74,6 +74,10 @@ export interface SadSample {
 /** Samples stacked on a leading batch axis (the reference's default collate). */
 export interface SadBatch {
   indices: number[];
+  /** S, shared by the batch's samples. */
+  receptiveField: number;
+  /** (X_BOUND[1], Y_BOUND[1]), shared by the batch's samples. */
+  spatialExtent: [number, number];
   sampleTokens: string[][];
   images?: SadArray<Float32Array>;
   intrinsics: SadArray<Float32Array>;

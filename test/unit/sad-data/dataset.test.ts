@@ -298,6 +298,17 @@ describe('preprocessed-image cache', () => {
         imageCache: cacheDir,
       });
       expect((other.imageCache as SadImageCache).folder).not.toBe(cache.folder);
+      // A cache object made for other options is refused rather than trusted.
+      expectSpikedriveError(
+        () =>
+          new SadDataset({
+            nusc: world.nusc,
+            split: 'val',
+            options: goldenOptions(SMALL_GRID),
+            imageCache: other.imageCache,
+          }),
+        /images made with other options/,
+      );
       // A touched source file invalidates its entry.
       const sd = world.nusc.get('sample', reference.sampleTokens[0]).data?.CAM_FRONT as string;
       const path = join(world.dataroot, world.nusc.get('sample_data', sd).filename);

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   collateSadSamples,
+  prepareFutureLabels,
+  prepareFutureLabelsBatch,
   SadDataset,
   type SadDatasetSpec,
   SadLoader,
@@ -39,6 +41,18 @@ describe('SadLoader', () => {
       expect(batch.segmentation.shape).toEqual([batch.indices.length, 4, 1, 40, 40]);
     }
     expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    // Label preparation on a batch: each sample warped with its own ego motion.
+    const dataset = new SadDataset({ nusc: world.nusc, split: 'train', options: spec.options, maps: null });
+    const pair = [dataset.getLabels(3), dataset.getLabels(9)];
+    const batchLabels = prepareFutureLabelsBatch(collateSadSamples(pair));
+    const single = pair.map((p) => prepareFutureLabels(p));
+    expect(batchLabels.flow?.shape).toEqual([2, 4, 2, 40, 40]);
+    expect(batchLabels.instance?.data).toEqual(
+      Int32Array.from([...(single[0].instance?.data ?? []), ...(single[1].instance?.data ?? [])]),
+    );
+    expect(batchLabels.offset?.data).toEqual(
+      Float32Array.from([...(single[0].offset?.data ?? []), ...(single[1].offset?.data ?? [])]),
+    );
     expect(sizes).toEqual([4, 4, 3]);
     await loader.close();
 
