@@ -1,11 +1,12 @@
 /**
  * The spiking conv stack of ecosystem.md §2 / ../shared/bench/torch_conv_stack.py, the yardstick for back-end
- * speed: x[N,64,176,3] → conv3×3/32 s2 → spike → conv3×3/64 s2 → spike → conv3×3/64 s1 → spike → mean (padding 1
- * as in PyTorch), with
- * spike = Heaviside(v − 1) and the sigmoid surrogate 4σ(4(v−1))(1−σ) in the backward pass. It is written as a
- * training module (buildModel) so the data-parallel trainer and the benchmark run exactly the same code.
+ * speed: x[N,64,176,3] → conv3×3/32 s2 → spike → conv3×3/64 s2 → spike → conv3×3/64 s1 → spike → mean, with
+ * padding 1 as in PyTorch and spike = Θ(v − 1) with the sigmoid surrogate 4σ(4(v−1))(1−σ) in the backward pass.
+ * It is written as a training module (buildModel) so the data-parallel trainer and the benchmark run exactly the
+ * same code.
  */
 import * as tf from '@tensorflow/tfjs';
+import { spike } from '../surrogate.ts';
 import { spikeOp } from './kernels/spike.ts';
 import type { TrainableModel, TrainModuleContext } from './parallel/types.ts';
 
@@ -20,7 +21,7 @@ export interface ConvStackConfig {
   seed?: number;
   /**
    * How the spike is computed: 'fused' (default) is the registered spike kernel (kernels/spike.ts); 'customGrad'
-   * is tf.step + tf.customGrad with the surrogate as element-wise ops (the ecosystem.md §2 formulation).
+   * is src/snn/surrogate.ts's tf.customGrad spike with the surrogate as element-wise ops (as ecosystem.md §2).
    */
   spike?: 'fused' | 'customGrad';
 }
@@ -28,20 +29,12 @@ export interface ConvStackConfig {
 const THRESHOLD = 1;
 const ALPHA = 4;
 
-/** Heaviside spike with the sigmoid surrogate gradient (spikingjelly's Sigmoid surrogate, α = 4). */
-const spikeFn = (...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-  const v = args[0] as tf.Tensor;
-  const save = args[1] as tf.GradSaveFunc;
-  save([v]);
-  return {
-    value: tf.step(tf.sub(v, THRESHOLD)),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const s = tf.sigmoid(tf.mul(tf.sub(saved[0], THRESHOLD), ALPHA));
-      return tf.mul(dy, tf.mul(tf.mul(s, tf.sub(1, s)), ALPHA));
-    },
-  };
-};
-export const spikeSigmoid = tf.customGrad(spikeFn) as (v: tf.Tensor) => tf.Tensor;
+/**
+ * The stack's spike, Θ(v − 1) with SpikingJelly's sigmoid surrogate (α = 4), firing at v > 1 as the PyTorch
+ * script does: through src/snn/surrogate.ts's tf.customGrad op (element-wise tfjs ops)...
+ */
+export const spikeSigmoid = (v: tf.Tensor): tf.Tensor =>
+  tf.tidy(() => spike(tf.sub(v, THRESHOLD), { kind: 'sigmoid', alpha: ALPHA }, 'gt'));
 
 export interface ConvStack {
   w1: tf.Variable;
@@ -67,6 +60,7 @@ export function createConvStack(config: ConvStackConfig = {}): ConvStack {
   };
 }
 
+/** ...or through the fused spike kernels (kernels/spike.ts). Same values and gradients. */
 const fusedSpike = (v: tf.Tensor) =>
   spikeOp(v, { threshold: THRESHOLD, surrogate: { kind: 'sigmoid', alpha: ALPHA }, firing: 'gt' });
 

@@ -13,6 +13,7 @@ import {
   spikeOp,
   unpatchBackendKernels,
 } from '../../../src/snn/backend/index.ts';
+import { SpikedriveError } from '../../../src/util/index.ts';
 
 const SURROGATES: SpikeSurrogate[] = [
   { kind: 'sigmoid', alpha: 4 },
@@ -104,9 +105,10 @@ describe.each(SPIKE_CONFIGS.filter((c) => c.impl !== 'native' || native))(
 );
 
 describe('spikeOp inputs', () => {
-  it('rejects a non-positive surrogate constant', () => {
+  it('rejects a non-positive surrogate constant with a SpikedriveError', () => {
     const v = tf.zeros([2]);
-    expect(() => spikeOp(v, { surrogate: { kind: 'atan', alpha: 0 } })).toThrow(/non-positive constant/);
+    expect(() => spikeOp(v, { surrogate: { kind: 'atan', alpha: 0 } })).toThrow(SpikedriveError);
+    expect(() => spikeOp(v, { surrogate: { kind: 'atan', alpha: 0 } })).toThrow(/positive finite constant/);
     v.dispose();
   });
 

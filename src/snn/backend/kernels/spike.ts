@@ -6,13 +6,18 @@
  * Surrogates and constants follow src/snn/surrogate.ts (SpikingJelly 0.0.0.0.12, snnTorch).
  */
 import * as tf from '@tensorflow/tfjs';
+import {
+  heaviside,
+  type SurrogateSpec,
+  spikeFunction,
+  surrogateGradientTensor,
+  validateSurrogate,
+} from '../../surrogate.ts';
 import type { NativeKernels } from '../native/load.ts';
 import { type HostBackendName, hostMemory } from './host.ts';
 
-export type SpikeSurrogate =
-  | { kind: 'sigmoid'; alpha: number }
-  | { kind: 'atan'; alpha: number }
-  | { kind: 'fast-sigmoid'; slope: number };
+/** The surrogates of src/snn/surrogate.ts (SpikingJelly sigmoid/atan, snnTorch fast-sigmoid). */
+export type SpikeSurrogate = SurrogateSpec;
 
 export interface SpikeOptions {
   /** Subtracted before the step (default 0: x is already v − θ). */
@@ -35,49 +40,35 @@ interface SpikeAttrs {
 const SURROGATE_CODE: Record<SpikeSurrogate['kind'], number> = { sigmoid: 0, atan: 1, 'fast-sigmoid': 2 };
 
 function attrsFor(options: SpikeOptions): SpikeAttrs {
-  const s = options.surrogate;
+  const s = validateSurrogate(options.surrogate, 'spikeOp surrogate');
   const constant = s.kind === 'fast-sigmoid' ? s.slope : s.alpha;
-  if (!(s.kind in SURROGATE_CODE) || !(Number.isFinite(constant) && constant > 0)) {
-    throw new Error(`spike: unknown surrogate or non-positive constant (${JSON.stringify(s)})`);
-  }
   return { threshold: options.threshold ?? 0, firing: options.firing ?? 'geq', surrogate: s.kind, constant };
 }
 
-/** g′(u) as tfjs ops, float32 as the references compute it. */
-function surrogateOps(u: tf.Tensor, a: SpikeAttrs): tf.Tensor {
-  switch (a.surrogate) {
-    case 'sigmoid': {
-      const s = tf.sigmoid(tf.mul(u, a.constant));
-      return tf.mul(tf.mul(s, tf.sub(1, s)), a.constant);
-    }
-    case 'atan': {
-      const w = tf.mul(u, (Math.PI / 2) * a.constant);
-      return tf.div(a.constant / 2, tf.add(1, tf.square(w)));
-    }
-    case 'fast-sigmoid': {
-      const d = tf.add(tf.mul(tf.abs(u), a.constant), 1);
-      return tf.reciprocal(tf.square(d));
-    }
-  }
+function specOf(a: SpikeAttrs): SurrogateSpec {
+  return a.surrogate === 'fast-sigmoid'
+    ? { kind: 'fast-sigmoid', slope: a.constant }
+    : { kind: a.surrogate, alpha: a.constant };
 }
 
-function stepOps(x: tf.Tensor, a: SpikeAttrs): tf.Tensor {
-  const u = a.threshold === 0 ? x : tf.sub(x, a.threshold);
-  return tf.cast(a.firing === 'geq' ? tf.greaterEqual(u, 0) : tf.greater(u, 0), 'float32');
+function distance(x: tf.Tensor, a: SpikeAttrs): tf.Tensor {
+  return a.threshold === 0 ? x : tf.sub(x, a.threshold);
 }
 
+// The composite kernels are src/snn/surrogate.ts's own maths, so both paths agree by construction.
 function compositeSpike(args: Parameters<tf.KernelFunc>[0]): tf.Tensor {
   const a = args.attrs as unknown as SpikeAttrs;
-  return tf.tidy(() => stepOps(args.inputs.x as tf.Tensor, a));
+  return tf.tidy(() => heaviside(distance(args.inputs.x as tf.Tensor, a), a.firing));
 }
 
 function compositeSurrogateGrad(args: Parameters<tf.KernelFunc>[0]): tf.Tensor {
   const a = args.attrs as unknown as SpikeAttrs;
-  return tf.tidy(() => {
-    const x = args.inputs.x as tf.Tensor;
-    const u = a.threshold === 0 ? x : tf.sub(x, a.threshold);
-    return tf.mul(args.inputs.dy as tf.Tensor, surrogateOps(u, a));
-  });
+  return tf.tidy(() =>
+    tf.mul(
+      args.inputs.dy as tf.Tensor,
+      surrogateGradientTensor(specOf(a), distance(args.inputs.x as tf.Tensor, a)),
+    ),
+  );
 }
 
 let threadsFor: () => number = () => 1;
@@ -167,8 +158,6 @@ export function unregisterSpikeKernels(backendName: string): void {
   }
 }
 
-const fallbacks = new Map<string, (x: tf.Tensor) => tf.Tensor>();
-
 /**
  * Θ(x − threshold) with the surrogate's gradient. One fused kernel each way where registered (every back end
  * set up by selectBackend); elsewhere the same maths through tf.customGrad.
@@ -180,24 +169,8 @@ export function spikeOp(x: tf.Tensor, options: SpikeOptions): tf.Tensor {
     if (tf.getKernel(SPIKE_KERNEL, tf.getBackend())) {
       return tf.engine().runKernel(SPIKE_KERNEL, { x: input }, a as unknown as tf.NamedAttrMap) as tf.Tensor;
     }
-    const key = JSON.stringify(a);
-    let op = fallbacks.get(key);
-    if (!op) {
-      const custom = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-        const v = args[0] as tf.Tensor;
-        (args[1] as tf.GradSaveFunc)([v]);
-        return {
-          value: stepOps(v, a),
-          gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-            const u = a.threshold === 0 ? saved[0] : tf.sub(saved[0], a.threshold);
-            return tf.mul(dy, surrogateOps(u, a));
-          },
-        };
-      }) as Parameters<typeof tf.customGrad>[0]);
-      op = (v) => custom(v);
-      fallbacks.set(key, op);
-    }
-    return op(input);
+    // Not set up by selectBackend: src/snn/surrogate.ts's customGrad spike.
+    return tf.tidy(() => spikeFunction(specOf(a), a.firing)(distance(input, a)));
   } finally {
     if (input !== x) input.dispose();
   }
