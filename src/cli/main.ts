@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { isSpikedriveError } from '../util/index.ts';
+import { registerAppCommand } from './commands/app.ts';
 import { registerDataCommands } from './commands/data.ts';
 import { registerDemoDataCommand } from './commands/synth.ts';
 
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerDataCommands(program);
   registerDemoDataCommand(program);
+  registerAppCommand(program);
   return program;
 }
 
