@@ -223,6 +223,20 @@ describe.each(CONFIGS.filter((c) => c.impl !== 'native' || native))(
       }
     });
 
+    it('accepts spikes cast from bool (tfjs-cpu keeps their Uint8Array buffer behind the float32 dtype)', () => {
+      const x = tf.tidy(() => tf.greaterEqual(tf.randomUniform([1, 6, 6, 2], 0, 1, 'float32', 3), 0.5));
+      const spikes = tf.cast(x, 'float32') as tf.Tensor4D;
+      const dense = tf.tensor4d(
+        Array.from(spikes.dataSync()),
+        spikes.shape as [number, number, number, number],
+      );
+      const w = tf.randomNormal([3, 3, 2, 4], 0, 1, 'float32', 5) as tf.Tensor4D;
+      const got = tf.conv2d(spikes, w, 1, 'same');
+      const want = tf.conv2d(dense, w, 1, 'same');
+      expect(maxAbsDiff(got.dataSync() as Float32Array, want.dataSync() as Float32Array)).toBeLessThan(1e-5);
+      tf.dispose([x, spikes, dense, w, got, want]);
+    });
+
     for (const c of CASES) {
       // The wasm back end has no NCHW forward conv of its own; with native kernels it gets one via transposes.
       const unsupported = c.nchw && backend === 'wasm' && impl === 'composite';

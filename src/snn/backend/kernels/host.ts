@@ -42,8 +42,16 @@ export function hostMemory(backendName: HostBackendName, backend: unknown): Host
     alloc: (shape) => cpu.makeTensorInfo(shape, 'float32', new Float32Array(sizeOf(shape))),
     view: (info) => {
       const values = cpu.data.get(info.dataId).values;
-      if (!(values instanceof Float32Array)) throw new Error(`expected float32 tensor, got ${info.dtype}`);
-      return values;
+      if (values instanceof Float32Array) return values;
+      // tfjs-cpu's Cast from bool/int32 to float32 keeps the source buffer and only relabels the dtype
+      // (no precision loss), so a float32 tensor may be backed by a Uint8Array or Int32Array. Read it as
+      // a float32 copy; outputs are always allocated by `alloc` and are real Float32Arrays.
+      if (ArrayBuffer.isView(values) && !(values instanceof DataView)) {
+        return Float32Array.from(values as unknown as ArrayLike<number>);
+      }
+      throw new Error(
+        `expected numeric data behind a float32 tensor, got ${Object.prototype.toString.call(values)}`,
+      );
     },
   };
 }
