@@ -11,6 +11,7 @@ import {
 } from '../snn/index.ts';
 import { SpikedriveError } from '../util/errors.ts';
 import type { Rng } from '../util/rng.ts';
+import { PLANNING_COMMANDS, type PlanningCommand } from './commands.ts';
 import {
   type CostBreakdown,
   CostFunction,
@@ -23,9 +24,7 @@ import type { BoundM, EgoSize } from './geometry.ts';
 import type { UniformSource } from './numpy.ts';
 import { type SamplerInputs, sampleTrajectories } from './sampler.ts';
 
-/** The driving commands, in the order of the candidate thirds (candidates are sorted by final x, left first). */
-export const PLANNING_COMMANDS = ['LEFT', 'FORWARD', 'RIGHT'] as const;
-export type PlanningCommand = (typeof PLANNING_COMMANDS)[number];
+export { PLANNING_COMMANDS, type PlanningCommand };
 
 /** Lateral offset of the GT's last waypoint (m, x right) beyond which the command turns (`get_gt_trajectory`). */
 export const COMMAND_THRESHOLD_M = 2;

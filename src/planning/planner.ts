@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { SpikedriveError } from '../util/errors.ts';
+import { PLANNING_COMMANDS, type PlanningCommand } from './commands.ts';
 import { type BevGrid, type BoundM, bevGrid, type EgoSize, SAD_EGO } from './geometry.ts';
-import { PLANNING_COMMANDS, type PlanningCommand } from './model.ts';
 
 /**
  * The planner plugin interface. Bump on any incompatible change to `PlannerObservation`, `PlannerContext`,
