@@ -127,7 +127,7 @@ export class RunSession {
     return e;
   }
 
-  frameBytes(token: string): Promise<Uint8Array> {
+  async frameBytes(token: string): Promise<Uint8Array> {
     return readFrameBytes(this.dir, this.entry(token));
   }
 
