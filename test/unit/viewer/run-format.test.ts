@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { decodeFrame, encodeFrame, frameArray, parseRunManifest } from '../../../src/eval/run-format.ts';
 import { confusionCounts, RunSession } from '../../../src/viewer/backend/runs.ts';
 import { RunWriter, readRunFolder } from '../../../src/viewer/run/folder.ts';
+import { MANIFEST } from './_fixtures.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'viewer-runs-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
