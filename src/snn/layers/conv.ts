@@ -265,12 +265,23 @@ export class Conv2d extends SnnModule {
               [0, 0],
             ];
       const dilated = this.dilation[0] > 1 || this.dilation[1] > 1;
-      let out: tf.Tensor =
-        dilated && isRecordingGradients()
-          ? dilatedConv2d(input as tf.Tensor4D, w, this.padding, this.dilation)
-          : tf.conv2d(input as tf.Tensor4D, w, this.stride, pad, 'NHWC', this.dilation);
       const b = weight === null ? this.bias : bias;
-      if (b !== null) out = tf.add(out, b);
+      let out: tf.Tensor;
+      if (dilated && isRecordingGradients()) {
+        out = dilatedConv2d(input as tf.Tensor4D, w, this.padding, this.dilation);
+        if (b !== null) out = tf.add(out, b);
+      } else {
+        // The bias rides in the fused kernel: a broadcast tf.add costs as much as the conv on the cpu back end.
+        out = tf.fused.conv2d({
+          x: input as tf.Tensor4D,
+          filter: w,
+          strides: this.stride,
+          pad,
+          dataFormat: 'NHWC',
+          dilations: this.dilation,
+          bias: b ?? undefined,
+        });
+      }
       return unfoldTime(out, steps, batch, x.rank === 5);
     });
     const instrument = ctx.instrument;
