@@ -36,6 +36,14 @@ export interface SadEncoderOptions {
   rng?: Rng;
 }
 
+/**
+ * mean_T of spikes [T, B, …] → rates [B, …]: Σ_t s_t / T by slices. For 0/1 spikes every order of summation is
+ * exact, so this equals `torch.mean(dim=0)`; it avoids the transpose tf.mean does over a leading axis on cpu.
+ */
+function spikeRate(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.div(tf.addN(tf.unstack(x, 0)), x.shape[0]));
+}
+
 export interface EncoderOutput {
   /** Real-valued image features [M, h, w, C] (h, w = H/8, W/8). */
   feature: tf.Tensor;
