@@ -6,7 +6,6 @@ import {
   MergeUpsamplingConcat,
   MsConvBlock,
   MsDownSampling,
-  meanOverTime,
   SAD_NEURONS,
   SnnModule,
   SpikingDeepLabHead,
@@ -37,10 +36,10 @@ export interface SadEncoderOptions {
 }
 
 /**
- * mean_T of spikes [T, B, …] → rates [B, …]: Σ_t s_t / T by slices. For 0/1 spikes every order of summation is
- * exact, so this equals `torch.mean(dim=0)`; it avoids the transpose tf.mean does over a leading axis on cpu.
+ * mean_T [T, B, …] → [B, …] as (x_0 + x_1 + … + x_{T−1}) / T by slices: the order `torch.mean(dim=0)` sums in
+ * (for spikes any order is exact), without the transpose tf.mean does over a leading axis on cpu (~10× slower).
  */
-function spikeRate(x: tf.Tensor): tf.Tensor {
+function meanOverSteps(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => tf.div(tf.addN(tf.unstack(x, 0)), x.shape[0]));
 }
 
@@ -211,11 +210,11 @@ export class SadEncoder extends SnnModule {
 
     const rate1 = step(
       step(out1, (v) => this.headLif.forward(v, ctx)),
-      meanOverTime,
+      meanOverSteps,
     );
     const spikes2 = step(out2, (v) => this.headLif2.forward(v, ctx));
     const branch = (layer1: SpikingDeepLabHead, layer2: MergeUpsamplingConcat) => {
-      const coarse = step(layer1.forward(spikes2, ctx), meanOverTime);
+      const coarse = step(layer1.forward(spikes2, ctx), meanOverSteps);
       return step(coarse, (v) => layer2.forward(v, rate1, ctx));
     };
     const feature = branch(this.featureLayer1, this.featureLayer2);

@@ -227,10 +227,7 @@ describe('reference parameter names at the paper size', () => {
       inputEgopose: true,
       referenceInit: false,
     });
-    const tsv = readFileSync(
-      new URL('../../../../shared/reference/sad-state-dict.tsv', import.meta.url),
-      'utf8',
-    )
+    const tsv = readFileSync(new URL('../../fixtures/sad-state-dict.tsv', import.meta.url), 'utf8')
       .split('\n')
       .filter((l) => l && !l.startsWith('#'))
       .map((l) => l.split('\t'))
