@@ -79,5 +79,42 @@ export {
   parseNirRaw,
 } from './nir/serialize.ts';
 export * from './nir/types.ts';
+export { AcceleratorClient, type ClientOptions } from './protocol/client.ts';
+export {
+  AcceleratorError,
+  DEFAULT_MAX_FRAME_BYTES,
+  type DecodedFrame,
+  decodeFrame,
+  decodeTensors,
+  ERROR_CODES,
+  type ErrorCode,
+  encodeFrame,
+  encodeTensors,
+  FRAME_MAGIC,
+  type Header,
+  isBinary,
+  MalformedFrameError,
+  PROTOCOL_NAME,
+  PROTOCOL_VERSION,
+  packBits,
+  type TensorMeta,
+  unpackBits,
+  type WireTensor,
+} from './protocol/protocol.ts';
+export {
+  type AcceleratorServer,
+  type AcceleratorServerOptions,
+  startAcceleratorServer,
+} from './protocol/server.ts';
+export { SyncAcceleratorClient } from './protocol/sync-client.ts';
+export {
+  installOffload,
+  isOffloadable,
+  type OffloadHandle,
+  type OffloadOptions,
+  type OffloadStats,
+  offloadableBlocks,
+  parseOffloadSpecs,
+} from './runtime.ts';
 export { internalShape, nirShapeOf, tensorToChannelsFirst, tensorToChannelsLast } from './sim/layout.ts';
 export { type NirRunResult, type NirSimOptions, NirSimulator, type NodeActivity } from './sim/simulator.ts';

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname } from 'node:path';
 import h5wasm from 'h5wasm/node';
 import { SpikedriveError } from '../../util/errors.ts';
@@ -77,11 +78,13 @@ export function rawInts(values: readonly number[]): RawDataset {
 }
 
 let ready: Promise<unknown> | null = null;
+let readyResolved = false;
 
 /** Loads the HDF5 wasm module once. */
 export async function hdf5Ready(): Promise<void> {
   ready ??= h5wasm.ready;
   await ready;
+  readyResolved = true;
 }
 
 // h5wasm dtype strings are struct-style: '<f' f32, '<d' f64, '<q' i64 ('<f8' would silently mean f32).
@@ -166,6 +169,26 @@ function writeDataset(group: H5Group, name: string, d: RawDataset, where: string
  */
 export async function writeRawHdf5(path: string, root: RawGroup): Promise<void> {
   await hdf5Ready();
+  writeRawHdf5Sync(path, root);
+}
+
+/** Whether `hdf5Ready()` has completed (the synchronous functions need it). */
+export function hdf5IsReady(): boolean {
+  return readyResolved;
+}
+
+function requireReady(): void {
+  if (!readyResolved) {
+    throw new SpikedriveError('The HDF5 library is not loaded yet', {
+      subject: 'h5wasm',
+      fix: 'Await hdf5Ready() once before using the synchronous HDF5 functions.',
+    });
+  }
+}
+
+/** `writeRawHdf5` without the await; `hdf5Ready()` must have completed. */
+export function writeRawHdf5Sync(path: string, root: RawGroup): void {
+  requireReady();
   mkdirSync(dirname(path), { recursive: true });
   const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
@@ -184,8 +207,14 @@ export async function writeRawHdf5(path: string, root: RawGroup): Promise<void> 
 
 /** Serialises a raw tree to HDF5 bytes (for the wire protocol). */
 export async function rawHdf5Bytes(root: RawGroup): Promise<Uint8Array> {
-  const temp = `${process.env.TMPDIR ?? '/tmp'}/spikedrive-nir-${process.pid}-${randomBytes(6).toString('hex')}.h5`;
-  await writeRawHdf5(temp, root);
+  await hdf5Ready();
+  return rawHdf5BytesSync(root);
+}
+
+/** `rawHdf5Bytes` without the await; `hdf5Ready()` must have completed. */
+export function rawHdf5BytesSync(root: RawGroup): Uint8Array {
+  const temp = `${tmpdir()}/spikedrive-nir-${process.pid}-${randomBytes(6).toString('hex')}.h5`;
+  writeRawHdf5Sync(temp, root);
   try {
     return new Uint8Array(readFileSync(temp));
   } finally {
@@ -293,8 +322,7 @@ export async function readRawHdf5(path: string): Promise<RawGroup> {
 
 /** Reads HDF5 bytes (e.g. received over the wire) into a raw tree. */
 export async function readRawHdf5Bytes(bytes: Uint8Array): Promise<RawGroup> {
-  const { writeFileSync } = await import('node:fs');
-  const temp = `${process.env.TMPDIR ?? '/tmp'}/spikedrive-nir-${process.pid}-${randomBytes(6).toString('hex')}.h5`;
+  const temp = `${tmpdir()}/spikedrive-nir-${process.pid}-${randomBytes(6).toString('hex')}.h5`;
   writeFileSync(temp, bytes);
   try {
     return await readRawHdf5(temp);

@@ -370,15 +370,32 @@ function buildOp(
             ];
       const stride = node.stride;
       const dilation = node.dilation;
+      // The bias rides in the fused kernel, exactly as src/snn's Conv2d runs it (same numbers, bit for bit).
       return plain(
         (x) =>
-          tf.tidy(() => {
-            const out =
-              groups === 1
-                ? tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad, 'NHWC', dilation)
-                : tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad, 'NHWC', dilation);
-            return tf.add(out, b);
-          }),
+          groups === 1
+            ? tf.fused.conv2d({
+                x: x as tf.Tensor4D,
+                filter: w as tf.Tensor4D,
+                strides: stride,
+                pad,
+                dataFormat: 'NHWC',
+                dilations: dilation,
+                bias: b,
+              })
+            : tf.tidy(() => {
+                // tfjs depthwise convs take no explicit padding: pad first, then convolve 'valid'.
+                const input = typeof pad === 'number' ? x : tf.pad(x, pad);
+                return tf.fused.depthwiseConv2d({
+                  x: input as tf.Tensor4D,
+                  filter: w as tf.Tensor4D,
+                  strides: stride,
+                  pad: typeof pad === 'number' ? pad : 'valid',
+                  dataFormat: 'NHWC',
+                  dilations: dilation,
+                  bias: b,
+                });
+              }),
         () => tf.dispose([w, b]),
       );
     }
@@ -686,6 +703,8 @@ export class NirSimulator {
   private readonly activity = new Map<string, NodeActivity>();
   private previous = new Map<string, tf.Tensor>();
   private disposed = false;
+  private readonly shapes = new Map<string, { input: number[] | null; output: number[] | null }>();
+  private readonly flat: NirGraph;
 
   constructor(
     readonly graph: NirGraph,
@@ -701,6 +720,7 @@ export class NirSimulator {
     }
     this.counting = options.countActivity ?? false;
     const flat = flattenGraph(graph);
+    this.flat = { type: 'NIRGraph', nodes: flat.nodes, edges: flat.edges };
     if (flat.inputs.length === 0) {
       throw new SpikedriveError('The NIR graph has no Input node', {
         subject: 'graph',
@@ -715,7 +735,7 @@ export class NirSimulator {
       this.sources.get(to)?.push({ from, delayed: order.back.has(`${from}\u0000${to}`) });
     }
     // Shapes: from each node's own parameters, else from its (first) input, in execution order.
-    const shapes = new Map<string, { input: number[] | null; output: number[] | null }>();
+    const shapes = this.shapes;
     for (let pass = 0; pass < 2; pass++) {
       for (const name of this.order) {
         const node = flat.nodes.get(name) as NirNode;
@@ -802,6 +822,21 @@ export class NirSimulator {
     for (const op of this.ops.values()) op.reset();
     tf.dispose([...this.previous.values()]);
     this.previous = new Map();
+  }
+
+  /** NIR-order input and output shapes of every node (nested graph members as `G.X`). */
+  nodeShapes(): Map<string, { input: number[] | null; output: number[] | null }> {
+    return new Map(this.shapes);
+  }
+
+  /** The graph with nested graphs inlined (members named `G.X`), as it runs. */
+  flatGraph(): NirGraph {
+    return this.flat;
+  }
+
+  /** Nodes in execution order, with their NIR node (nested graphs inlined). */
+  nodes(): [string, NirNode][] {
+    return this.order.map((name) => [name, (this.ops.get(name) as Op).node]);
   }
 
   /** Per-node activity counted since construction (with `countActivity`). */
