@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { broadcastTo, type ForwardContext } from '../snn/index.ts';
-import { type SplatPlan, splat } from './splat.ts';
+import type { ForwardContext } from '../snn/index.ts';
+import { type SplatPlan, splatToBev } from './splat.ts';
 
 /** The encoder outputs of B·S·N images and where their frustum points go. */
 export interface BevProjectionInput {
@@ -38,11 +38,10 @@ export function projectToBev(
   layer?: ReportingLayer,
 ): tf.Tensor {
   const { feature, depth, plan, batch, frames, discount, egomotion } = args;
-  const { rows, cols } = plan;
   const channels = feature.shape[3] as number;
   return tf.tidy(() => {
     const prob = args.useDepthDistribution === false ? tf.onesLike(depth) : tf.softmax(depth, -1);
-    const pooled = splat(prob, feature, plan);
+    const bev = splatToBev(prob, feature, plan, { batch, frames, discount, egomotion });
     if (ctx.instrument && layer) {
       let kept = 0;
       for (const c of plan.cell) if (c >= 0) kept++;
@@ -50,7 +49,7 @@ export function projectToBev(
         layer,
         kind: 'lift_splat',
         input: feature,
-        output: pooled,
+        output: bev,
         timeSteps: 1,
         batch: plan.images,
         // One multiply-accumulate per kept point and channel (prob · feature added into its cell).
@@ -60,22 +59,6 @@ export function projectToBev(
         outputSpiking: false,
       });
     }
-    // Frames are already in the present frame's coordinates; accumulate with the discount (sad.py:338-345).
-    const perFrame = tf.unstack(tf.reshape(pooled, [batch, frames, rows, cols, channels]), 1);
-    const accumulated: tf.Tensor[] = [perFrame[0]];
-    for (let t = 1; t < frames; t++) {
-      accumulated.push(tf.add(tf.mul(accumulated[t - 1], discount), perFrame[t]));
-    }
-    const bev = tf.stack(accumulated, 1);
-    if (egomotion === null) return bev;
-    // Frame t carries E_{t−1} (t−1 → t); frame 0 has no past motion and gets zeros (sad.py:175-182).
-    const shifted = new Float32Array(batch * frames * 6);
-    for (let b = 0; b < batch; b++) {
-      for (let t = 1; t < frames; t++) {
-        shifted.set(egomotion.subarray((b * frames + t - 1) * 6, (b * frames + t) * 6), (b * frames + t) * 6);
-      }
-    }
-    const spatial = broadcastTo(tf.tensor(shifted, [batch, frames, 1, 1, 6]), [batch, frames, rows, cols, 6]);
-    return tf.concat([bev, spatial], 4);
+    return bev;
   });
 }

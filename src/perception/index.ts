@@ -23,4 +23,4 @@ export {
   perceptionGeometry,
 } from './options.ts';
 export { type PerceptionInput, type PerceptionOutput, SadPerception } from './perception.ts';
-export { type SplatPlan, splat } from './splat.ts';
+export { type AccumulateOptions, type SplatPlan, splat, splatToBev } from './splat.ts';

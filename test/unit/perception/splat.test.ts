@@ -10,7 +10,9 @@ import {
   projectToBev,
   type SplatPlan,
   splat,
+  splatToBev,
 } from '../../../src/perception/index.ts';
+import { createRng } from '../../../src/util/rng.ts';
 import {
   expectClose,
   expectSpikedriveError,
@@ -207,5 +209,56 @@ describe('BEV projection: discount and ego-motion channels', () => {
     const total = (t: number) => v[0][t].flat(2).reduce((a, b) => a + b, 0);
     expect(total(1)).toBeCloseTo(2.5, 6);
     tf.dispose([feat, depth, bev]);
+  });
+});
+
+describe('splatToBev (splat, discount and ego channels as one host op)', () => {
+  it('equals splat followed by tensor-op accumulation, in value and in both gradients', () => {
+    // B = 2, S = 3, N = 2 cameras, 3 pixels, 2 depth bins, a 2×3 grid, 4 channels; random cells with drops.
+    const [batch, frames, cameras, pixels, bins, rows, cols, channels] = [2, 3, 2, 3, 2, 2, 3, 4];
+    const images = batch * frames * cameras;
+    const rng = createRng(8);
+    const cell = Int32Array.from({ length: images * pixels * bins }, () => rng.int(-2, rows * cols));
+    const plan: SplatPlan = { cell, images, camerasPerFrame: cameras, pixels, depthBins: bins, rows, cols };
+    const ego = Float32Array.from({ length: batch * frames * 6 }, () => rng.uniform(-1, 1));
+    const logits = tf.tensor(
+      Float32Array.from({ length: images * pixels * bins }, () => rng.normal()),
+      [images, 1, pixels, bins],
+    );
+    const feat = tf.tensor(
+      Float32Array.from({ length: images * pixels * channels }, () => rng.normal()),
+      [images, 1, pixels, channels],
+    );
+    const weights = tf.tensor(
+      Float32Array.from({ length: batch * frames * rows * cols * 10 }, () => rng.normal()),
+      [batch, frames, rows, cols, 10],
+    );
+    const viaOps = (p: tf.Tensor, f: tf.Tensor) => {
+      const pooled = tf.reshape(splat(p, f, plan), [batch, frames, rows, cols, channels]);
+      const perFrame = tf.unstack(pooled, 1);
+      const acc = [perFrame[0]];
+      for (let t = 1; t < frames; t++) acc.push(tf.add(tf.mul(acc[t - 1], 0.5), perFrame[t]));
+      const shifted = new Float32Array(ego.length);
+      for (let b = 0; b < batch; b++)
+        for (let t = 1; t < frames; t++)
+          shifted.set(ego.subarray((b * frames + t - 1) * 6, (b * frames + t) * 6), (b * frames + t) * 6);
+      const egoMaps = tf.tile(tf.tensor(shifted, [batch, frames, 1, 1, 6]), [1, 1, rows, cols, 1]);
+      return tf.concat([tf.stack(acc, 1), egoMaps], 4);
+    };
+    const fused = (p: tf.Tensor, f: tf.Tensor) =>
+      splatToBev(p, f, plan, { batch, frames, discount: 0.5, egomotion: ego });
+    const prob = tf.softmax(logits, -1);
+    const a = fused(prob, feat);
+    const b = viaOps(prob, feat);
+    expect(a.shape).toEqual([batch, frames, rows, cols, 10]);
+    expectClose(a.dataSync(), b.dataSync(), 1e-6);
+    const loss = (fn: typeof fused) => (p: tf.Tensor, f: tf.Tensor) =>
+      tf.sum(tf.mul(fn(tf.softmax(p, -1), f), weights));
+    const [ga, gfa] = tf.grads(loss(fused))([logits, feat]);
+    const [gb, gfb] = tf.grads(loss(viaOps))([logits, feat]);
+    expectClose(ga.dataSync(), gb.dataSync(), 1e-5);
+    expectClose(gfa.dataSync(), gfb.dataSync(), 1e-5);
+    expect(Math.max(...Array.from(gfa.dataSync(), Math.abs))).toBeGreaterThan(0);
+    tf.dispose([logits, feat, weights, prob, a, b, ga, gfa, gb, gfb]);
   });
 });
