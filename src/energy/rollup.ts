@@ -64,6 +64,8 @@ export interface RollUpOptions {
   /** Frames the record covers; counts are divided by it (rates are not). Default 1. */
   frames?: number;
   spikingKinds?: readonly string[];
+  /** Only layers whose name starts with this (one block, e.g. `decoder.layer2.`). */
+  prefix?: string;
 }
 
 function zeroCounts(): ActivityCounts {
@@ -131,6 +133,7 @@ export function rollUpActivity(record: ActivityRecord, options: RollUpOptions = 
     });
   }
   const spikingKinds = new Set(options.spikingKinds ?? DEFAULT_SPIKING_KINDS);
+  const prefix = options.prefix ?? '';
   const modules = new Map<string, Accumulator>();
   const total = newAccumulator();
   const moduleOf = (name: string): Accumulator => {
@@ -155,7 +158,8 @@ export function rollUpActivity(record: ActivityRecord, options: RollUpOptions = 
     }
   };
 
-  const layers: LayerRollUp[] = record.layers.map((layer, index) => {
+  const selected = prefix === '' ? record.layers : record.layers.filter((l) => l.name.startsWith(prefix));
+  const layers: LayerRollUp[] = selected.map((layer, index) => {
     const spiking = spikingKinds.has(layer.kind) || layer.outputSpikes > 0;
     add(moduleOf(layer.module), layer, spiking);
     add(total, layer, spiking);

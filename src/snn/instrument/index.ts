@@ -1,4 +1,5 @@
-// Per-layer activity counting (spikes, synaptic ops, MACs, neuron updates, memory traffic, bits) and roll-ups.
+// Per-layer activity counting (spikes, synaptic ops, MACs, neuron updates, memory traffic, bits). Roll-ups per
+// layer, module and block live in src/energy (`rollUpActivity`, `sumActivityRecords`), which reads these records.
 export {
   type ActivityReport,
   FLOAT_BITS,
@@ -6,12 +7,3 @@ export {
   type InstrumentOptions,
   maybeRecord,
 } from './recorder.ts';
-export {
-  type ActivityRollUp,
-  type ActivityTotals,
-  accumulateActivity,
-  emptyTotals,
-  isSpikingLayer,
-  rollUpActivity,
-  rollUpPrefix,
-} from './rollup.ts';

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { rollUpActivity } from '../../../src/energy/index.ts';
 import {
   Conv2d,
   type ForwardContext,
@@ -7,8 +8,6 @@ import {
   Instrument,
   LifNode,
   MsDownSampling,
-  rollUpActivity,
-  rollUpPrefix,
   SnnModule,
   SpikingDeepLabHead,
   type StateTensor,
@@ -131,22 +130,23 @@ describe('activity counts on a tiny network with known inputs', () => {
     net.forward(spikesIn(), { instrument });
     const record = instrument.finishSync();
     const roll = rollUpActivity(record);
-    expect(Object.keys(roll.modules)).toEqual(['perception', 'planning']);
-    expect(roll.modules.perception).toMatchObject({
-      layers: 2,
+    expect(roll.modules.map((m) => m.module)).toEqual(['perception', 'planning']);
+    const [perception, planning] = roll.modules;
+    expect(perception).toMatchObject({
+      layerCount: 2,
       synapticOps: 6,
       neuronUpdates: 16,
       outputSpikes: 6,
     });
-    expect(roll.modules.perception.outputFiringRate).toBe(6 / 16);
-    expect(roll.modules.planning).toMatchObject({ layers: 1, synapticOps: 6, denseMacs: 0 });
+    expect(perception.outputFiringRate).toBe(6 / 16);
+    expect(planning).toMatchObject({ layerCount: 1, synapticOps: 6, denseMacs: 0 });
     expect(roll.total).toMatchObject({
-      layers: 3,
+      layerCount: 3,
       synapticOps: 12,
       equivalentMacs: 32,
       paramBytesRead: 16 + 12,
     });
-    expect(rollUpPrefix(record, 'encoder.').layers).toBe(2);
+    expect(rollUpActivity(record, { prefix: 'encoder.' }).total.layerCount).toBe(2);
     // A module map overrides the layers' own assignment.
     const byName = new Instrument({
       moduleOf: (name) => (name.startsWith('planning') ? 'planner' : undefined),
