@@ -18,8 +18,15 @@ import {
 } from '../snn/index.ts';
 import { SpikedriveError } from '../util/errors.ts';
 import type { Rng } from '../util/rng.ts';
-import { batchFirst, checkBevSequence, frameSlice, framesFirst } from './frames.ts';
-import type { FrameSchedule } from './future.ts';
+import {
+  batchFirst,
+  checkBevSequence,
+  DEFAULT_CHUNK_BYTES,
+  type FrameSchedule,
+  frameChunks,
+  frameSlice,
+  framesFirst,
+} from './frames.ts';
 
 /** The reference's `predict_gate` (`sad.py:125-131`): which optional heads exist. Segmentation always does. */
 export interface DecoderHeadGates {
@@ -209,8 +216,10 @@ export class SadDecoder extends SnnModule {
   readonly layer3: BlockSequence<MsResNetBlock>;
   readonly heads: Partial<Record<HeadName, DecoderHead>>;
   readonly hdmapHead: DecoderHead | null;
-  /** How frames are walked (see `FrameSchedule`); `auto` streams in eval without a tape. */
+  /** How frames are walked (see `FrameSchedule`). */
   schedule: FrameSchedule = 'auto';
+  /** `auto`'s budget for one chunk's widest activation (the heads' wide map). */
+  chunkBytes = DEFAULT_CHUNK_BYTES;
   /** Run all per-frame heads' first convs as one wide conv (eval, no tape, no instrument). */
   fuseHeads = true;
   private readonly first: ConvBn;
@@ -331,11 +340,12 @@ export class SadDecoder extends SnnModule {
     this.setPipelineModule('decoder');
   }
 
-  /** Whether the next forward streams frame by frame. */
-  streams(): boolean {
-    if (this.schedule === 'layers') return false;
-    if (this.schedule === 'frames') return true;
-    return !this.training && !isRecordingGradients();
+  /** The chunk sizes the next forward runs in, for S′ frames of [B, X, Y, C′]. */
+  chunks(frames: number, batch: number, x: number, y: number): number[] {
+    // The widest per-frame activation is the heads' fused first conv (C′ per head) at full resolution.
+    const width = this.inChannels * Math.max(1, Object.keys(this.heads).length);
+    const training = this.training || isRecordingGradients();
+    return frameChunks(frames, batch * x * y * width * 4, this.schedule, training, this.chunkBytes);
   }
 
   /**
@@ -367,51 +377,44 @@ export class SadDecoder extends SnnModule {
         perFrame[k] = list;
       }
     };
-    if (this.streams()) {
-      // First call of up1_lif over every frame (one frame at a time: the membrane carries over); its membrane after
-      // the last frame then seeds the second call, which runs frame by frame with the rest of the decoder.
-      const inputs: tf.Tensor[] = [];
-      const firstSpikes: tf.Tensor[] = [];
-      for (let t = 0; t < frames; t++) {
-        const xT = frameSlice(xs, t);
-        inputs.push(xT);
-        firstSpikes.push(this.up1Lif.forward(xT, ctx));
-      }
-      for (let t = 0; t < frames; t++) {
-        const spikes = this.trunk(firstSpikes[t], inputs[t], ctx);
-        tf.dispose([firstSpikes[t], inputs[t]]);
-        const flat = tf.reshape(spikes, [batch, x, y, this.inChannels]);
-        spikes.dispose();
-        collect(this.runHeads(flat, ctx));
-        if (this.hdmapHead !== null && t === this.nPresent - 1) hdmap = this.hdmapHead.forward(flat, ctx);
-        flat.dispose();
-      }
-    } else {
-      // First call of up1_lif over every frame; its membrane then seeds the second call in `trunk`.
-      const spikesIn = this.up1Lif.forward(xs, ctx);
-      const spikes = this.trunk(spikesIn, xs, ctx);
-      spikesIn.dispose();
-      const flat = tf.reshape(spikes, [frames * batch, x, y, this.inChannels]);
-      spikes.dispose();
-      collect(this.runHeads(flat, ctx));
-      if (this.hdmapHead !== null) {
-        const present = tf.slice(flat, [(this.nPresent - 1) * batch, 0, 0, 0], [batch, -1, -1, -1]);
-        hdmap = this.hdmapHead.forward(present, ctx);
-        present.dispose();
-      }
-      flat.dispose();
+    const chunks = this.chunks(frames, batch, x, y);
+    // First call of up1_lif over every frame (chunk by chunk: the membrane carries over); its membrane after the last
+    // frame then seeds the second call, which runs chunk by chunk with the rest of the decoder in `trunk`.
+    const inputs: tf.Tensor[] = [];
+    const firstSpikes: tf.Tensor[] = [];
+    let t0 = 0;
+    for (const k of chunks) {
+      const input = chunks.length === 1 ? xs : frameSlice(xs, t0, k);
+      inputs.push(input);
+      firstSpikes.push(this.up1Lif.forward(input, ctx));
+      t0 += k;
     }
+    t0 = 0;
+    chunks.forEach((k, c) => {
+      const spikes = this.trunk(firstSpikes[c], inputs[c], ctx);
+      firstSpikes[c].dispose();
+      if (inputs[c] !== xs) inputs[c].dispose();
+      const flat = tf.reshape(spikes, [k * batch, x, y, this.inChannels]);
+      collect(this.runHeads(flat, ctx));
+      flat.dispose();
+      const present = this.nPresent - 1 - t0;
+      if (this.hdmapHead !== null && present >= 0 && present < k) {
+        const frame = frameSlice(spikes, present);
+        const presentFlat = tf.reshape(frame, [batch, x, y, this.inChannels]);
+        hdmap = this.hdmapHead.forward(presentFlat, ctx);
+        tf.dispose([frame, presentFlat]);
+      }
+      spikes.dispose();
+      t0 += k;
+    });
     if (xs !== states) xs.dispose();
     const out: Partial<Record<HeadName, tf.Tensor>> = {};
     for (const [k, list] of Object.entries(perFrame) as [HeadName, tf.Tensor[]][]) {
-      if (list.length === 1) {
-        // Frame-major [S′·B, X, Y, k] → [B, S′, X, Y, k].
-        const seq = tf.reshape(list[0], [frames, batch, x, y, list[0].shape[3] as number]);
-        out[k] = batchFirst(seq);
-        seq.dispose();
-      } else {
-        out[k] = tf.stack(list, 1);
-      }
+      // Chunks of frame-major [k·B, X, Y, c] → [S′, B, X, Y, c] → [B, S′, X, Y, c].
+      const all = list.length === 1 ? list[0] : tf.concat(list, 0);
+      const seq = tf.reshape(all, [frames, batch, x, y, all.shape[3] as number]);
+      out[k] = batchFirst(seq);
+      tf.dispose([seq, all]);
       tf.dispose(list);
     }
     const result: DecoderOutput = { segmentation: out.segmentation as tf.Tensor };

@@ -46,6 +46,38 @@ export function frameSlice(x: tf.Tensor, t: number, count = 1): tf.Tensor {
   return tf.slice(x, begin, size);
 }
 
+/**
+ * How the predictor's temporal mixing and the decoder walk the frames (the SNN time axis). `layers`: every layer over
+ * all S′ frames at once (conv over the folded [S′·B] batch, then the multi-step LIF), as the reference. `frames`: one
+ * frame at a time through all the layers (the LIF membranes carry over). `auto`: chunks of as many frames as keep the widest
+ * activation under `chunkBytes`. All give identical results in eval (convs and eval-mode BN act per frame; the LIF
+ * is causal). Chunks cut memory (a 384-channel 200² activation is 61 MB per frame, 553 MB for nine) but each call
+ * copies LIF membranes and inputs in and out of host memory once more, so fewer, larger chunks cost less CPU.
+ * Training and gradient tapes always run `layers`: BN batch statistics span all frames, as in the reference.
+ */
+export type FrameSchedule = 'auto' | 'layers' | 'frames';
+
+/** `auto`'s default budget for one chunk's widest activation. */
+export const DEFAULT_CHUNK_BYTES = 256 * 2 ** 20;
+
+/** The chunk sizes (frames per call, in order) a schedule gives for `frames` frames. */
+export function frameChunks(
+  frames: number,
+  bytesPerFrame: number,
+  schedule: FrameSchedule,
+  training: boolean,
+  chunkBytes = DEFAULT_CHUNK_BYTES,
+): number[] {
+  let perChunk: number;
+  // Training always runs all frames at once: BN batch statistics span every frame, as in the reference.
+  if (schedule === 'layers' || training) perChunk = frames;
+  else if (schedule === 'frames') perChunk = 1;
+  else perChunk = Math.max(1, Math.floor(chunkBytes / Math.max(1, bytesPerFrame)));
+  const count = Math.ceil(frames / Math.min(frames, perChunk));
+  // Balanced: 9 frames at 4 per chunk run as 3 + 3 + 3, not 4 + 4 + 1.
+  return Array.from({ length: count }, (_, i) => Math.floor(frames / count) + (i < frames % count ? 1 : 0));
+}
+
 /** Frame `t` of a frame-major sequence without the axis: [S, B, …] → [B, …]. */
 export function frameAt(x: tf.Tensor, t: number): tf.Tensor {
   return tf.tidy(() => tf.squeeze(frameSlice(x, t), [0]));

@@ -10,7 +10,7 @@ import {
 } from '../snn/index.ts';
 import type { Rng } from '../util/rng.ts';
 import { DualLifTemporalMixer } from './dual-lif.ts';
-import { frameSlice } from './frames.ts';
+import { DEFAULT_CHUNK_BYTES, type FrameSchedule, frameChunks, frameSlice } from './frames.ts';
 
 export interface FuturePredictionOptions {
   /** BEV channels C′ (70). */
@@ -26,15 +26,6 @@ export interface FuturePredictionOptions {
 }
 
 /**
- * How the temporal-mixing stages walk the frames. `layers`: each stage over all S + F frames at once (conv over the
- * folded [T·B] batch, then the multi-step LIF), as the reference. `frames`: every frame through all six blocks before
- * the next (the LIF membranes carry over), which holds one frame of 384-channel activations instead of all of them
- * (≈ 0.5 GB at 200² × 9 frames); identical results in eval, since convs and eval-mode BN are per frame and the LIF is
- * causal. Training (batch statistics over all frames) always runs `layers`. `auto` streams in eval without a tape.
- */
-export type FrameSchedule = 'auto' | 'layers' | 'frames';
-
-/**
  * `FuturePrediction` (`future_prediction_snn.py`): the dual pathway predicts F spike maps, which are appended to the
  * S past/present states; three stages of two SEW-ResNet blocks (stage 1 C′→C′→C′, stages 2–3 C′→384→C′, cnf ADD)
  * then mix the S + F frames as SNN time (real-valued output). Names `layer1..3.{0,1}.*`, `dual_lif.*`.
@@ -47,7 +38,11 @@ export class FuturePrediction extends SnnModule {
   readonly layer2: BlockSequence<SewBasicBlock>;
   readonly layer3: BlockSequence<SewBasicBlock>;
   readonly dualLif: DualLifTemporalMixer;
+  /** How temporal mixing walks the frames (see `FrameSchedule`). */
   schedule: FrameSchedule = 'auto';
+  /** `auto`'s budget for one chunk's widest activation (the 384-channel maps). */
+  chunkBytes = DEFAULT_CHUNK_BYTES;
+  private readonly hiddenChannels: number;
 
   constructor(options: FuturePredictionOptions) {
     super();
@@ -56,6 +51,7 @@ export class FuturePrediction extends SnnModule {
     const rng = layerRng(options.rng, 'future_prediction');
     const m = options.bnMomentum;
     this.inChannels = c;
+    this.hiddenChannels = hidden;
     this.nFuture = options.nFuture;
     this.layer1 = this.register(
       'layer1',
@@ -89,11 +85,11 @@ export class FuturePrediction extends SnnModule {
     );
   }
 
-  /** Whether the next forward streams frame by frame (see `FrameSchedule`). */
-  streams(): boolean {
-    if (this.schedule === 'layers') return false;
-    if (this.schedule === 'frames') return true;
-    return !this.training && !isRecordingGradients();
+  /** The chunk sizes the next forward runs temporal mixing in, for S + F frames of [B, X, Y, ·]. */
+  chunks(frames: number, batch: number, x: number, y: number): number[] {
+    const bytesPerFrame = batch * x * y * Math.max(this.hiddenChannels, this.inChannels) * 4;
+    const training = this.training || isRecordingGradients();
+    return frameChunks(frames, bytesPerFrame, this.schedule, training, this.chunkBytes);
   }
 
   /**
@@ -106,39 +102,35 @@ export class FuturePrediction extends SnnModule {
     ctx: ForwardContext = {},
     futureSpikes?: (spikes: tf.Tensor) => void,
   ): tf.Tensor {
-    const s = states.shape[0];
-    let out: tf.Tensor;
-    let future: tf.Tensor | null = null;
-    if (this.streams()) {
-      const predicted = this.dualLif.forwardFrames(sample, states, ctx);
-      const outs: tf.Tensor[] = [];
-      for (let t = 0; t < s + this.nFuture; t++) {
-        const x = t < s ? frameSlice(states, t) : tf.expandDims(predicted[t - s], 0);
-        const y1 = this.layer1.forward(x, ctx);
-        x.dispose();
-        const y2 = this.layer2.forward(y1, ctx);
-        y1.dispose();
-        outs.push(this.layer3.forward(y2, ctx));
-        y2.dispose();
-      }
-      out = tf.concat(outs, 0);
-      tf.dispose(outs);
-      if (futureSpikes) future = tf.stack(predicted, 0);
-      tf.dispose(predicted);
-    } else {
-      future = this.dualLif.forward(sample, states, ctx);
-      const x = tf.concat([states, future], 0);
-      const y1 = this.layer1.forward(x, ctx);
-      x.dispose();
+    const [s, batch, x, y] = states.shape as number[];
+    const predicted = this.dualLif.forwardFrames(sample, states, ctx);
+    // Frames t0 … t0 + k − 1 of [past S, x̂ F], frame-major.
+    const chunkInput = (t0: number, k: number): tf.Tensor => {
+      const parts: tf.Tensor[] = [];
+      if (t0 < s) parts.push(frameSlice(states, t0, Math.min(k, s - t0)));
+      const future = predicted.slice(Math.max(t0, s) - s, Math.max(0, t0 + k - s));
+      if (future.length > 0) parts.push(tf.stack(future, 0));
+      if (parts.length === 1) return parts[0];
+      const joined = tf.concat(parts, 0);
+      tf.dispose(parts);
+      return joined;
+    };
+    const outs: tf.Tensor[] = [];
+    let t0 = 0;
+    for (const k of this.chunks(s + this.nFuture, batch, x, y)) {
+      const input = chunkInput(t0, k);
+      const y1 = this.layer1.forward(input, ctx);
+      input.dispose();
       const y2 = this.layer2.forward(y1, ctx);
       y1.dispose();
-      out = this.layer3.forward(y2, ctx);
+      outs.push(this.layer3.forward(y2, ctx));
       y2.dispose();
+      t0 += k;
     }
-    if (future !== null) {
-      if (futureSpikes) futureSpikes(future);
-      else future.dispose();
-    }
+    const out = outs.length === 1 ? outs[0] : tf.concat(outs, 0);
+    if (outs.length > 1) tf.dispose(outs);
+    if (futureSpikes) futureSpikes(tf.stack(predicted, 0));
+    tf.dispose(predicted);
     return out;
   }
 }

@@ -17,8 +17,16 @@ export {
   distributionWidth,
 } from './distribution.ts';
 export { type DualLifOptions, DualLifTemporalMixer, fuseSpikes, softmaxOverRows } from './dual-lif.ts';
-export { batchFirst, frameAt, frameSlice, framesFirst } from './frames.ts';
-export { type FrameSchedule, FuturePrediction, type FuturePredictionOptions } from './future.ts';
+export {
+  batchFirst,
+  DEFAULT_CHUNK_BYTES,
+  type FrameSchedule,
+  frameAt,
+  frameChunks,
+  frameSlice,
+  framesFirst,
+} from './frames.ts';
+export { FuturePrediction, type FuturePredictionOptions } from './future.ts';
 export {
   type PredictionForwardOptions,
   type PredictionOptions,

@@ -3,8 +3,8 @@ import { broadcastTo, type ForwardContext, layerRng, SnnModule } from '../snn/in
 import { SpikedriveError } from '../util/errors.ts';
 import type { Rng } from '../util/rng.ts';
 import { checkDistributionMethod, type DistributionMethod, DistributionModule } from './distribution.ts';
-import { batchFirst, checkBevSequence, frameAt, framesFirst } from './frames.ts';
-import { type FrameSchedule, FuturePrediction } from './future.ts';
+import { batchFirst, checkBevSequence, type FrameSchedule, frameAt, framesFirst } from './frames.ts';
+import { FuturePrediction } from './future.ts';
 
 /** What `SadPrediction` is built from; the pipeline fills it from `SadConfig` (keys named per field). */
 export interface PredictionOptions {
@@ -135,13 +135,22 @@ export class SadPrediction extends SnnModule {
     this.setPipelineModule('prediction');
   }
 
-  /** How temporal mixing walks the frames (see `FrameSchedule`); `auto` by default. */
+  /** How temporal mixing walks the frames (see `FrameSchedule`); `auto` by default. Also `chunkBytes` below. */
   set schedule(value: FrameSchedule) {
     if (this.futurePrediction) this.futurePrediction.schedule = value;
   }
 
   get schedule(): FrameSchedule {
     return this.futurePrediction?.schedule ?? 'auto';
+  }
+
+  /** `auto`'s budget for one chunk of temporal mixing's widest activation (see `FrameSchedule`). */
+  set chunkBytes(value: number) {
+    if (this.futurePrediction) this.futurePrediction.chunkBytes = value;
+  }
+
+  get chunkBytes(): number {
+    return this.futurePrediction?.chunkBytes ?? 0;
   }
 
   /**

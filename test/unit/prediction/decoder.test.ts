@@ -247,17 +247,28 @@ describe('decoder schedules and memory', () => {
       disposeOutput(out);
       return flat;
     };
+    const chunked = () => {
+      // auto with a budget of two frames of the wide heads map: chunks 2 + 1.
+      decoder.chunkBytes = 2 * (2 * 8 * 16 * 5 * 6 * 4); // six per-frame heads of C′ = 5
+      decoder.schedule = 'auto';
+      expect(decoder.chunks(3, 2, 8, 16)).toEqual([2, 1]);
+      const r = run('auto', true);
+      decoder.chunkBytes = 2 ** 28;
+      return r;
+    };
     const all = () => ({
       reference: run('layers', false),
       streamed: run('frames', true),
       fused: run('layers', true),
+      auto: chunked(),
     });
     all(); // warm-up: the folded-BN and fused-head caches persist by design
     const baseline = tf.memory().numTensors;
-    const { reference, streamed, fused } = all();
+    const { reference, streamed, fused, auto } = all();
     for (const key of Object.keys(reference)) {
       expectClose(streamed[key], reference[key], 1e-5);
       expectClose(fused[key], reference[key], 1e-5);
+      expectClose(auto[key], reference[key], 1e-5);
     }
     // Some spikes reach the heads at these weights (the test is not comparing silence).
     expect(new Set(reference.segmentation).size).toBeGreaterThan(10);

@@ -3,7 +3,7 @@
 // schedules, memory, training gradients.
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type PredictionOutput, SadPrediction } from '../../../src/prediction/index.ts';
+import { frameChunks, type PredictionOutput, SadPrediction } from '../../../src/prediction/index.ts';
 import { Instrument } from '../../../src/snn/index.ts';
 import { createRng } from '../../../src/util/rng.ts';
 import {
@@ -211,6 +211,14 @@ describe('SadPrediction forward', () => {
     const b = prediction.forward(bev);
     prediction.reset();
     expect(values(b.states)).toEqual(values(a.states));
+    // auto with a budget of two frames: chunks 2 + 2 + 1, the middle one half past, half predicted.
+    prediction.schedule = 'auto';
+    prediction.chunkBytes = 2 * (2 * 8 * 8 * 8 * 4);
+    expect(prediction.futurePrediction?.chunks(5, 2, 8, 8)).toEqual([2, 2, 1]);
+    const c = prediction.forward(bev);
+    prediction.reset();
+    expect(values(c.states)).toEqual(values(a.states));
+    disposeOutput(c);
     expect(a.futureSpikes?.shape).toEqual([2, 2, 8, 8, 6]);
     expect(new Set(values(a.futureSpikes as tf.Tensor))).toEqual(new Set([0, 1]));
     disposeOutput(a);
@@ -299,6 +307,18 @@ describe('SadPrediction forward', () => {
     expect(Array.from(w3 as Float32Array)).toEqual(Array.from(w2 as Float32Array));
     expect(w1?.length).not.toBe(w2?.length);
     prediction.dispose();
+  });
+});
+
+describe('frameChunks', () => {
+  it('splits frames by the memory budget, balanced; layers, frames and training as named', () => {
+    const perFrame = 200 * 200 * 384 * 4; // one 384-channel BEV frame, 61 MB
+    expect(frameChunks(9, perFrame, 'auto', false)).toEqual([3, 3, 3]); // 256 MiB holds 4 → 3 + 3 + 3
+    expect(frameChunks(9, perFrame, 'auto', false, 2 ** 40)).toEqual([9]);
+    expect(frameChunks(9, perFrame, 'layers', false)).toEqual([9]);
+    expect(frameChunks(3, perFrame, 'frames', false)).toEqual([1, 1, 1]);
+    expect(frameChunks(9, perFrame, 'frames', true)).toEqual([9]);
+    expect(frameChunks(5, 2 * perFrame, 'auto', false, 2 * perFrame)).toEqual([1, 1, 1, 1, 1]);
   });
 });
 
