@@ -32,7 +32,14 @@ export const runManifestSchema = z.object({
     sampleTokens: z.array(z.string()),
   }),
   checkpoint: z.object({ path: z.string(), sha256: z.string() }).nullable(),
-  planner: z.object({ name: z.string(), source: z.string(), apiVersion: z.number() }),
+  planner: z.object({
+    name: z.string(),
+    source: z.string(),
+    apiVersion: z.number(),
+    /** The plugin's own version and the module's SHA-256 (plugins; added compatibly in v1). */
+    version: z.string().optional(),
+    sha256: z.string().optional(),
+  }),
   energyProfile: z.string(),
   offload: z.record(z.string(), z.unknown()).optional(),
   bev: z.object({
@@ -45,6 +52,24 @@ export const runManifestSchema = z.object({
   receptiveField: z.number().int().positive(),
   /** spikedrive: a human label for lists (`sad · paper · val`); optional. */
   label: z.string().optional(),
+  /** How `spikedrive eval` produced the run (added compatibly in v1; absent in runs written by other tools). */
+  evaluation: z
+    .object({
+      /** `model`, `ground-truth` (labels stood in for the network) or `trajectories` (scored from a file). */
+      inputs: z.enum(['model', 'ground-truth', 'trajectories']),
+      fingerprint: z.string(),
+      limit: z.number().nullable(),
+      sampleNum: z.number(),
+      samplerSeed: z.string(),
+      trajectoriesSha256: z.string().optional(),
+      /** Samples of the split without a trajectory in the file, and file tokens not in the split. */
+      missing: z.number().optional(),
+      unknownTokens: z.number().optional(),
+      planTimeoutMs: z.number().optional(),
+      isolated: z.boolean().optional(),
+    })
+    .passthrough()
+    .optional(),
 });
 export type RunManifest = z.infer<typeof runManifestSchema>;
 
