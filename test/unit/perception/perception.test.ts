@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type PerceptionInput, SadPerception } from '../../../src/perception/index.ts';
+import { loadSadConfig, perceptionOptions } from '../../../src/pipeline/index.ts';
 import { Instrument } from '../../../src/snn/index.ts';
 import { createRng } from '../../../src/util/rng.ts';
 import {
@@ -207,6 +208,40 @@ describe('SadPerception (tiny)', () => {
       () => new SadPerception(tinyOptions({ embedDims: 12 })),
       /embedDims: 12 is not a multiple of 8/,
     );
+  });
+});
+
+describe('the cpu-tiny preset', () => {
+  it('builds from configs/cpu-tiny.yml as the pipeline fills it and gives BEV [1, 3, 32, 32, 22]', () => {
+    const config = loadSadConfig('cpu-tiny');
+    const perception = new SadPerception(perceptionOptions(config, createRng(1)));
+    const [h, w] = config.IMAGE.FINAL_DIM;
+    const n = config.IMAGE.NAMES.length;
+    const s = config.TIME_RECEPTIVE_FIELD + config.N_FUTURE_FRAMES; // a full sample; perception takes the first S
+    const input: PerceptionInput = {
+      images: tf.randomNormal([1, s, n, h, w, 3], 0, 1, 'float32', 5),
+      intrinsics: tf.tensor(Array.from({ length: s * n }, () => intrinsic(40, w / 2, h / 2)).flat(), [
+        1,
+        s,
+        n,
+        3,
+        3,
+      ]),
+      extrinsics: tf.tensor(
+        Array.from({ length: s * n }, (_, i) =>
+          extrinsic(i % 2 ? FORWARD_ROTATION : BACKWARD_ROTATION, [0, 0, 1.5]),
+        ).flat(),
+        [1, s, n, 4, 4],
+      ),
+      futureEgomotion: tf.zeros([1, s, 6]),
+    };
+    const out = perception.forward(input);
+    expect(out.bev.shape).toEqual([1, 3, 32, 32, 22]);
+    expect(out.depth.shape).toEqual([18, 4, 8, 4]);
+    expect(out.camFront?.shape).toEqual([1, 4, 8, 16]);
+    tf.dispose([out.bev, out.depth, out.camFront as tf.Tensor]);
+    disposeInput(input);
+    perception.dispose();
   });
 });
 
