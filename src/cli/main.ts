@@ -2,7 +2,9 @@ import { Command, CommanderError } from 'commander';
 import { isSpikedriveError } from '../util/index.ts';
 import { registerAppCommand } from './commands/app.ts';
 import { registerDataCommands } from './commands/data.ts';
+import { registerInferCommand } from './commands/infer.ts';
 import { registerDemoDataCommand } from './commands/synth.ts';
+import { registerTrainCommand } from './commands/train.ts';
 
 /** Builds the `spikedrive` command tree. Each command family lives in its own file under commands/. */
 export function buildProgram(): Command {
@@ -17,6 +19,8 @@ export function buildProgram(): Command {
     .exitOverride();
   registerDataCommands(program);
   registerDemoDataCommand(program);
+  registerTrainCommand(program);
+  registerInferCommand(program);
   registerAppCommand(program);
   return program;
 }

@@ -103,8 +103,22 @@ export interface SadConfig {
   PROBABILISTIC: { ENABLED: boolean; METHOD: string };
   PLANNING: { ENABLED: boolean; GRU_STATE_SIZE: number; SAMPLE_NUM: number; COMMAND: string[] };
   FUTURE_DISCOUNT: number;
-  OPTIMIZER: { LR: number; WEIGHT_DECAY: number };
+  OPTIMIZER: {
+    LR: number;
+    WEIGHT_DECAY: number;
+    /** spikedrive: the learning rate `--stage perception|prediction|planning` sets (the reference stage files: 1e-3, 2e-4, 1e-4). */
+    STAGE_LR: [number, number, number];
+  };
   GRAD_NORM_CLIP: number;
+  /** spikedrive: training-loop settings the reference leaves to PyTorch Lightning. */
+  TRAIN: {
+    /** Write an atomic checkpoint every this many optimiser steps (and at each epoch end). */
+    CHECKPOINT_EVERY_STEPS: number;
+    /** Validate on at most this many val samples per epoch (0: all). */
+    VAL_MAX_SAMPLES: number;
+    /** Stop after this many optimiser steps in total (0: run all EPOCHS). */
+    MAX_STEPS: number;
+  };
   COST_FUNCTION: {
     SAFETY: number;
     LAMBDA: number;
@@ -208,8 +222,9 @@ export function defaultSadConfig(): SadConfig {
     PROBABILISTIC: { ENABLED: true, METHOD: 'GAUSSIAN' },
     PLANNING: { ENABLED: true, GRU_STATE_SIZE: 256, SAMPLE_NUM: 600, COMMAND: ['LEFT', 'FORWARD', 'RIGHT'] },
     FUTURE_DISCOUNT: 0.95,
-    OPTIMIZER: { LR: 3e-4, WEIGHT_DECAY: 1e-7 },
+    OPTIMIZER: { LR: 3e-4, WEIGHT_DECAY: 1e-7, STAGE_LR: [1e-3, 2e-4, 1e-4] },
     GRAD_NORM_CLIP: 5,
+    TRAIN: { CHECKPOINT_EVERY_STEPS: 100, VAL_MAX_SAMPLES: 0, MAX_STEPS: 0 },
     COST_FUNCTION: {
       SAFETY: 0.1,
       LAMBDA: 1.0,
@@ -346,6 +361,35 @@ export function validateSadConfig(config: SadConfig, source = 'config'): SadConf
       'INSTANCE_FLOW.ENABLED',
       'flow cannot be predicted without instances (the reference raises too)',
       'enable INSTANCE_SEG or disable INSTANCE_FLOW',
+    );
+  }
+  positiveInt('TRAIN.CHECKPOINT_EVERY_STEPS', config.TRAIN.CHECKPOINT_EVERY_STEPS);
+  for (const key of ['VAL_MAX_SAMPLES', 'MAX_STEPS'] as const) {
+    const v = config.TRAIN[key];
+    if (!Number.isInteger(v) || v < 0)
+      fail(`TRAIN.${key}`, `must be an integer ≥ 0, got ${v}`, 'use 0 for no limit');
+  }
+  if (!(config.OPTIMIZER.LR > 0))
+    fail('OPTIMIZER.LR', `must be > 0, got ${config.OPTIMIZER.LR}`, 'e.g. 1e-4');
+  if (config.OPTIMIZER.STAGE_LR.length !== 3 || !config.OPTIMIZER.STAGE_LR.every((v) => v > 0)) {
+    fail(
+      'OPTIMIZER.STAGE_LR',
+      `must be three positive rates (perception, prediction, planning), got ${JSON.stringify(config.OPTIMIZER.STAGE_LR)}`,
+      'e.g. [1e-3, 2e-4, 1e-4]',
+    );
+  }
+  if (!(config.OPTIMIZER.WEIGHT_DECAY >= 0)) {
+    fail(
+      'OPTIMIZER.WEIGHT_DECAY',
+      `must be ≥ 0, got ${config.OPTIMIZER.WEIGHT_DECAY}`,
+      'the reference uses 1e-7',
+    );
+  }
+  if (!(config.GRAD_NORM_CLIP >= 0)) {
+    fail(
+      'GRAD_NORM_CLIP',
+      `must be ≥ 0 (0: no clipping), got ${config.GRAD_NORM_CLIP}`,
+      'the reference uses 5',
     );
   }
   if (config.SEMANTIC_SEG.HDMAP.ELEMENTS.length !== config.SEMANTIC_SEG.HDMAP.WEIGHTS.length) {
