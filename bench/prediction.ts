@@ -1,4 +1,4 @@
-// `npm run bench -- prediction [--backend wasm|cpu] [--size 200] [--future 6] [--runs 3] [--schedules frames,layers]
+// `npm run bench -- prediction [--backend wasm|cpu] [--size 200] [--future 6] [--runs 3] [--schedules auto,layers,frames]
 // [--no-instrument]`: SAD prediction (distribution + dual pathway + temporal mixing) and the BEV decoder (all heads) at
 // the paper size: BEV 200×200, C′ = 70, S = 3 past/present + F = 6 future = 9 frames, hidden 384, B = 1, eval.
 // Prints one JSON object per line:
@@ -24,7 +24,7 @@ const option = (name: string, fallback: string) => {
 const size = Number(option('size', '200'));
 const nFuture = Number(option('future', '6'));
 const runs = Number(option('runs', '3'));
-const schedules = option('schedules', 'frames').split(',') as FrameSchedule[];
+const schedules = option('schedules', 'auto').split(',') as FrameSchedule[];
 const instrumented = !args.includes('--no-instrument');
 const selected = await selectBackend({ preferred: option('backend', 'wasm') as BackendName });
 const backend = selected.name;
