@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { isSpikedriveError } from '../util/index.ts';
 import { registerAppCommand } from './commands/app.ts';
+import { registerCompareCommand } from './commands/compare.ts';
 import { registerDataCommands } from './commands/data.ts';
 import { registerInferCommand } from './commands/infer.ts';
 import { registerDemoDataCommand } from './commands/synth.ts';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerDemoDataCommand(program);
   registerTrainCommand(program);
   registerInferCommand(program);
+  registerCompareCommand(program);
   registerAppCommand(program);
   return program;
 }
