@@ -3,6 +3,7 @@ import { isSpikedriveError } from '../util/index.ts';
 import { registerAppCommand } from './commands/app.ts';
 import { registerCompareCommand } from './commands/compare.ts';
 import { registerDataCommands } from './commands/data.ts';
+import { registerEvalCommand } from './commands/eval.ts';
 import { registerInferCommand } from './commands/infer.ts';
 import { registerDemoDataCommand } from './commands/synth.ts';
 import { registerTrainCommand } from './commands/train.ts';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerDemoDataCommand(program);
   registerTrainCommand(program);
   registerInferCommand(program);
+  registerEvalCommand(program);
   registerCompareCommand(program);
   registerAppCommand(program);
   return program;

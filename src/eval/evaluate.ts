@@ -381,22 +381,25 @@ export async function evaluate(options: EvaluationOptions): Promise<EvaluationRe
     sampleNum,
     options: options.plannerOptions ?? {},
   };
-  const planner: HostedPlanner | null = plannerSpec
-    ? await openPlanner(plannerSpec, {
-        context: plannerContext,
-        sad: model?.planning,
-        costWeights: model?.costWeights,
-        timeoutMs: options.planTimeoutMs,
-        initTimeoutMs: options.pluginInitTimeoutMs,
-        onOutput: options.onPluginOutput,
-      })
-    : null;
-
   const predictor: Predictor | null = trajectoriesMode
     ? null
     : useModel
       ? (model?.predictor ?? null)
       : new GroundTruthInputs();
+  // The `sad` planner of a model evaluation runs through the model itself (instrumented, as the reference evaluates).
+  const modelPlans = plannerSpec === 'sad' && useModel && (predictor?.canPlan ?? false);
+  const planner: HostedPlanner | null =
+    plannerSpec && !modelPlans
+      ? await openPlanner(plannerSpec, {
+          context: plannerContext,
+          sad: model?.planning,
+          costWeights: model?.costWeights,
+          timeoutMs: options.planTimeoutMs,
+          initTimeoutMs: options.pluginInitTimeoutMs,
+          onOutput: options.onPluginOutput,
+        })
+      : null;
+
   const metrics = new MetricSet({
     nFuture: F,
     xBound,
@@ -550,6 +553,7 @@ export async function evaluate(options: EvaluationOptions): Promise<EvaluationRe
         sample,
         predictor,
         planner,
+        modelPlans,
         trajectory: trajectories
           ? checkTrajectory(
               trajectories,
@@ -674,6 +678,8 @@ async function evaluateSample(args: {
   sample: SadSample;
   predictor: Predictor | null;
   planner: HostedPlanner | null;
+  /** Plan with the predictor's model (the `sad` planner of a model evaluation). */
+  modelPlans: boolean;
   trajectory: Float32Array | null;
   metrics: MetricSet;
   costFunction: CostFunction;
@@ -700,7 +706,11 @@ async function evaluateSample(args: {
   // Predictions (model or ground-truth inputs).
   let prediction: Prediction | null = null;
   if (predictor) {
-    prediction = await predictor.predict(args.sample, truth);
+    prediction = await predictor.predict(
+      args.sample,
+      truth,
+      args.modelPlans ? { plan: { seed: args.seed } } : {},
+    );
     const note = predictor.kind === 'ground-truth' ? ' (ground-truth input, no network)' : '';
     if (prediction.vehicleProb) {
       arrays.segmentation = {
@@ -801,9 +811,9 @@ async function evaluateSample(args: {
   // Candidates from SAD's sampler (seeded by the sample's dataset index), scored by the reference cost function.
   const observation: HostObservation = { sampleToken: truth.token, ...(prediction?.plannerInputs ?? {}) };
   const wants = (input: PlannerInputName) =>
-    planner !== null && (planner.inputs === null || planner.inputs.includes(input));
+    args.modelPlans || (planner !== null && (planner.inputs === null || planner.inputs.includes(input)));
   let thirdStart = 0;
-  if (truth.samplerInputs && planner && (wants('candidates') || predictor)) {
+  if (truth.samplerInputs && (planner || args.modelPlans) && (wants('candidates') || predictor)) {
     const set = sampleTrajectories(
       truth.samplerInputs,
       numpyRandomState((args.seed + truth.datasetIndex) >>> 0),
@@ -846,8 +856,12 @@ async function evaluateSample(args: {
   let plannedTrajectory: Float32Array | null = args.trajectory;
   let failure: SampleEvaluation['failure'] = null;
   const latency: Record<string, number> = { ...(prediction?.latencyMs ?? {}) };
-  if (planner) {
-    const outcome: PlanOutcome = await planner.plan(observation);
+  const outcome: PlanOutcome | null = args.modelPlans
+    ? (prediction?.modelPlan ?? null)
+    : planner
+      ? await planner.plan(observation)
+      : null;
+  if (outcome) {
     latency.planning = outcome.planMs ?? outcome.callMs;
     scalars.timingMs = { planCall: outcome.callMs };
     if (outcome.ok) {

@@ -3,6 +3,7 @@
 // an oracle for planner studies) share this interface.
 import type { SadSample } from '../../data-loaders/sad/index.ts';
 import type { PlannerInputs } from '../planning/index.ts';
+import type { PlanOutcome } from '../planning/plugins/index.ts';
 import type { ActivityRecord } from '../snn/activity.ts';
 import type { SampleTruth } from './truth.ts';
 
@@ -26,6 +27,13 @@ export interface Prediction {
   activity?: ActivityRecord;
   /** Per-module latency of the forward, ms. */
   latencyMs: { perception?: number; prediction?: number };
+  /** The model's own plan (the `sad` planner run through the model, instrumented), when asked for. */
+  modelPlan?: PlanOutcome;
+}
+
+export interface PredictOptions {
+  /** Also plan with the model's planner, its candidates seeded with numpy seed = seed + dataset index. */
+  plan?: { seed: number };
 }
 
 export interface Predictor {
@@ -34,7 +42,9 @@ export interface Predictor {
   readonly needsImages: boolean;
   /** GT instance labels are built only where PQ is computed. */
   readonly needsInstances: boolean;
-  predict(sample: SadSample, truth: SampleTruth): Promise<Prediction>;
+  /** Whether `predict` can plan with the model's own planner (`PredictOptions.plan`). */
+  readonly canPlan?: boolean;
+  predict(sample: SadSample, truth: SampleTruth, options?: PredictOptions): Promise<Prediction>;
   dispose(): void;
 }
 

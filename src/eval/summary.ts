@@ -93,7 +93,11 @@ function quantile(sorted: number[], q: number): number {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
 }
 
-export function latencyStats(index: readonly FrameIndexEntry[]): LatencyStat[] {
+/**
+ * Median, mean and p90 of the per-sample latencies by module; with `isolated` (a plugin planner) also the host's
+ * share of each plan call (transfer to the worker and back).
+ */
+export function latencyStats(index: readonly FrameIndexEntry[], isolated = false): LatencyStat[] {
   const modules = ['perception', 'prediction', 'planning', 'total'];
   const out: LatencyStat[] = [];
   for (const module of modules) {
@@ -116,7 +120,7 @@ export function latencyStats(index: readonly FrameIndexEntry[]): LatencyStat[] {
   const plans = index
     .map((e) => (e.scalars.latencyMs as Record<string, number> | undefined)?.planning)
     .filter((v): v is number => typeof v === 'number');
-  if (calls.length > 0 && calls.length === plans.length) {
+  if (isolated && calls.length > 0 && calls.length === plans.length) {
     // The host's share of a plan call: transfer to the plugin worker and back (≈ 0 for built-ins).
     const overhead = calls.map((c, i) => Math.max(0, c - plans[i])).sort((a, b) => a - b);
     out.push({
@@ -203,7 +207,7 @@ export function summarizeRun(run: RunFolder): EvaluationSummary {
         annToSnnRatio: run.energy.annToSnnRatio,
       }
     : null;
-  const latency = latencyStats(run.index);
+  const latency = latencyStats(run.index, m.evaluation?.isolated === true);
   const elapsedMs = elapsedMsOf(run.dir);
   const model = latency.filter(
     (l) => l.module === 'perception' || l.module === 'prediction' || l.module === 'planning',
@@ -409,10 +413,13 @@ export function summaryBlocks(s: EvaluationSummary): SummaryBlock[] {
   if (s.prediction) {
     const p = s.prediction;
     const pct = (v: number | null) => fixed(v === null ? null : v * 100, 2);
+    const columns: [string, number | null][] = [['vehicle IoU', p.iou]];
+    if (p.pedestrianIou !== null) columns.push(['pedestrian IoU', p.pedestrianIou]);
+    if (p.pq !== null) columns.push(['PQ', p.pq], ['SQ', p.sq], ['RQ', p.rq]);
     out.push({
-      title: `Prediction: vehicles, present + future frames (up to ${p.horizonS} s)`,
-      header: ['', 'IoU', 'PQ', 'SQ', 'RQ'],
-      rows: [['%', pct(p.iou), pct(p.pq), pct(p.sq), pct(p.rq)]],
+      title: `Prediction: present + future frames (up to ${p.horizonS} s)${p.pq === null ? '; no instance head, so no PQ' : ''}`,
+      header: ['', ...columns.map((c) => c[0])],
+      rows: [['%', ...columns.map((c) => pct(c[1]))]],
     });
   }
   for (const convention of ['st-p3', 'uniad']) {
