@@ -118,3 +118,68 @@ export {
 } from './runtime.ts';
 export { internalShape, nirShapeOf, tensorToChannelsFirst, tensorToChannelsLast } from './sim/layout.ts';
 export { type NirRunResult, type NirSimOptions, NirSimulator, type NodeActivity } from './sim/simulator.ts';
+
+import './export/stages.ts';
+
+export { exportByProbe, HOST_REASONS } from './export/stages.ts';
+export {
+  type BlobRef,
+  blobArray,
+  FPGA_MANIFEST_VERSION,
+  type FpgaManifest,
+  fpgaBundle,
+  type ManifestPopulation,
+  type ManifestProjection,
+  packTernary,
+  readFpgaBundle,
+  unpackTernary,
+  writeFpgaBundle,
+} from './fpga/bundle.ts';
+export {
+  DEFAULT_FPGA,
+  type FpgaArchitecture,
+  type FpgaCostReport,
+  type FpgaLayerCost,
+  formatFpgaCost,
+  fpgaCost,
+} from './fpga/cycles.ts';
+export {
+  buildFixedModel,
+  type FixedModel,
+  type FixedPopulation,
+  type FixedProjection,
+  type FpgaQuantOptions,
+  type FpgaWeightScheme,
+  fixedWeightBits,
+} from './fpga/model.ts';
+export { type FixedRunResult, runFixedModel } from './fpga/runner.ts';
+export { emitSpikingConvVerilog, type VerilogLayer } from './fpga/verilog.ts';
+export {
+  type ChipUse,
+  checkTarget,
+  formatTargetCheck,
+  type PopulationPlacement,
+  speckKernelEntries,
+  type TargetCheckOptions,
+  type TargetCheckReport,
+  type Traffic,
+} from './targets/check.ts';
+export {
+  type ConvGeometry,
+  firingRatesFrom,
+  type GraphPopulations,
+  graphPopulations,
+  NEURON_TYPES,
+  type Population,
+  type Projection,
+} from './targets/populations.ts';
+export {
+  type CitedValue,
+  type ConvSupport,
+  getTargetProfile,
+  listTargetProfiles,
+  TARGET_PROFILES,
+  type TargetLimits,
+  type TargetProfile,
+  type TargetTiming,
+} from './targets/profiles.ts';

@@ -30,6 +30,8 @@ export interface FpgaQuantOptions {
   inputScales?: Record<string, number>;
   /** Sample inputs ([T, B, …internal]) to calibrate input scales from their max |x|. */
   calibration?: Map<string, Float32Array>;
+  /** Graph inputs that carry binary spikes (fed as 0/1, accumulated like any spiking source). */
+  spikingInputs?: readonly string[];
 }
 
 export interface FixedProjection {
@@ -71,8 +73,8 @@ export interface FixedModel {
   scheme: FpgaWeightScheme;
   stateBits: number;
   populations: FixedPopulation[];
-  /** Graph inputs, quantised to int8 with `scale` (x ≈ x_int·scale). */
-  inputs: { name: string; shape: number[]; scale: number }[];
+  /** Graph inputs: real ones quantised to int8 with `scale` (x ≈ x_int·scale), spiking ones fed as 0/1. */
+  inputs: { name: string; shape: number[]; scale: number; spiking: boolean }[];
   outputs: { name: string; source: string }[];
   /** Node shapes of the graph (NIR order), for running pooling/flatten on the way. */
   shapes: Map<string, { input: number[] | null; output: number[] | null }>;
@@ -240,6 +242,15 @@ export function buildFixedModel(graph: NirGraph, options: FpgaQuantOptions): Fix
     }
     inputScale.set(name, s ?? 1 / 127);
   }
+  const spiking = new Set(options.spikingInputs ?? []);
+  for (const name of spiking) {
+    if (!gp.inputs.some((i) => i.name === name)) {
+      throw fail(name, `spikingInputs names "${name}", which is not a graph input`);
+    }
+  }
+  for (const pop of gp.populations) {
+    for (const p of pop.projections) if (spiking.has(p.source)) p.sourceSpiking = true;
+  }
   const populations: FixedPopulation[] = [];
   for (const pop of gp.populations)
     populations.push(fixedPopulation(pop, flat, scheme, qmax, stateBits, inputScale));
@@ -251,6 +262,7 @@ export function buildFixedModel(graph: NirGraph, options: FpgaQuantOptions): Fix
       name: i.name,
       shape: shapes.get(i.name)?.output ?? [],
       scale: inputScale.get(i.name) ?? 1,
+      spiking: spiking.has(i.name),
     })),
     outputs: gp.outputs.map((o) => ({ name: o.name, source: o.source })),
     shapes,

@@ -204,16 +204,26 @@ export function runFixedModel(model: FixedModel, inputs: Map<string, tf.Tensor>)
       }
       steps = x.shape[0] as number;
       batch = x.shape[1] as number;
-      values.set(
-        input.name,
-        tf.tidy(() =>
-          tf.clipByValue(
-            tf.round(tf.div(tf.reshape(x, [steps * batch, ...x.shape.slice(2)]), input.scale)),
-            -128,
-            127,
-          ),
-        ),
-      );
+      const folded = tf.reshape(x, [steps * batch, ...x.shape.slice(2)]);
+      if (input.spiking) {
+        const data = folded.dataSync();
+        for (let i = 0; i < data.length; i++) {
+          if (data[i] !== 0 && data[i] !== 1) {
+            folded.dispose();
+            throw new SpikedriveError(`Input ${input.name} is declared spiking but holds ${data[i]}`, {
+              subject: input.name,
+              fix: 'Feed binary spikes (0/1), or leave the input out of spikingInputs.',
+            });
+          }
+        }
+        values.set(input.name, folded);
+      } else {
+        values.set(
+          input.name,
+          tf.tidy(() => tf.clipByValue(tf.round(tf.div(folded, input.scale)), -128, 127)),
+        );
+        folded.dispose();
+      }
     }
     const rawOutputs = new Map<string, Int32Array>();
     for (const pop of model.populations) {
