@@ -121,6 +121,17 @@ export { type NirRunResult, type NirSimOptions, NirSimulator, type NodeActivity 
 
 import './export/stages.ts';
 
+export {
+  type BottleneckFitResult,
+  BoundaryBottleneck,
+  type BoundaryBottleneckOptions,
+  type BoundaryTraffic,
+  fitBottleneck,
+  formatSweep,
+  type SweepPoint,
+  spikeBits,
+  sweepBottleneck,
+} from './bottleneck.ts';
 export { exportByProbe, HOST_REASONS } from './export/stages.ts';
 export {
   type BlobRef,
