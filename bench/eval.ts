@@ -1,9 +1,10 @@
-// `npm run bench -- eval [--runs N] [--limit N] [--calls N] [--dataroot DIR --version V]`: the evaluator's speed.
+// `npm run bench -- eval [--runs N] [--limit N] [--model-limit N] [--calls N] [--checkpoint FILE] [--backend B]
+// [--dataroot DIR --version V]`: the evaluator's speed.
 // Prints one JSON object per line:
 //   eval-<planner>            samples/s of a whole evaluation (load labels, sample + score candidates, plan, metrics,
 //                             write frames and checkpoints) with ground-truth inputs, per built-in planner that needs
 //                             no network (expert, constant-velocity, cost-only); median over --runs runs
-//   eval-sad                  the same with the shipped model and the sad planner, where the pipeline provides it
+//   eval-sad                  the same with the model (default the shipped one, or --checkpoint) and the sad planner
 //   eval-plugin-overhead-<in> the plugin worker's cost per call: round trip minus the planner's own time, for a
 //                             trivial plugin given only the ego state (small) or occupancy + candidates (large),
 //                             beside the same planner called in this thread
@@ -44,6 +45,14 @@ try {
         split: 'val' as const,
       }));
 
+  // Warm-up (file cache, JIT, tsx's compile cache), not timed.
+  await evaluate({
+    out: join(root, 'warm-up'),
+    dataset,
+    inputs: 'ground-truth',
+    planner: 'expert',
+    limit: 4,
+  });
   for (const planner of ['expert', 'constant-velocity', 'cost-only']) {
     const rates: number[] = [];
     const planMs: number[] = [];
@@ -85,7 +94,8 @@ try {
   // The model path (the shipped model and the sad planner), once the pipeline provides it.
   try {
     const { loadEvaluationModel } = await import('../src/eval/model-predictor.ts');
-    const model = await loadEvaluationModel({});
+    const checkpoint = option('checkpoint', '') || null;
+    const model = await loadEvaluationModel({ checkpoint, backend: option('backend', 'auto') });
     const rates: number[] = [];
     let samples = 0;
     const modelLimit = Math.min(limit, Number(option('model-limit', '6')));
@@ -102,6 +112,8 @@ try {
         bench: 'eval-sad',
         backend: model.backend.name,
         inputs: 'model',
+        checkpoint: checkpoint ?? 'shipped',
+        preset: String((model.config as { TAG?: string }).TAG ?? ''),
         samples,
         samples_per_s: round(median(rates)),
         runs,

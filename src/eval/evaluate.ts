@@ -609,7 +609,7 @@ export async function evaluate(options: EvaluationOptions): Promise<EvaluationRe
         await writer.writeEnergy(energyReportToJson(energy) as unknown as Record<string, unknown>);
       }
       const { writeReport } = await import('./report.ts');
-      await writeReport(out);
+      await writeReport(out, { complete: true });
       await writer.complete();
     }
     report();

@@ -171,7 +171,7 @@ export function horizontalBars(
 ): string {
   if (rows.length === 0) return emptyChart(title, 'no spiking layers recorded', width);
   const rowH = 14;
-  const pad = { left: 330, right: 60, top: 28, bottom: 40 };
+  const pad = { left: 330, right: 60, top: 28, bottom: 52 };
   const h = rows.length * rowH;
   const height = pad.top + h + pad.bottom;
   const w = width - pad.left - pad.right;
@@ -188,6 +188,13 @@ export function horizontalBars(
   parts.push(
     `<text x="${pad.left + w / 2}" y="${pad.top + h + 30}" class="tick" text-anchor="middle">${escapeHtml(xLabel)}</text>`,
   );
+  groups.forEach((g, j) => {
+    const lx = pad.left + j * 120;
+    parts.push(
+      `<rect x="${lx}" y="${height - 12}" width="10" height="10" fill="${COLORS[j % COLORS.length]}"/>`,
+    );
+    parts.push(`<text x="${lx + 14}" y="${height - 3}" class="tick">${escapeHtml(g)}</text>`);
+  });
   rows.forEach((r, i) => {
     const y = pad.top + i * rowH;
     const color = COLORS[groups.indexOf(r.group) % COLORS.length];
@@ -227,7 +234,8 @@ export function histogram(
   const Y = (y: number) => pad.top + h - (y / yMax) * h;
   const bw = w / bins;
   const parts: string[] = [`<text x="${pad.left}" y="16" class="title">${escapeHtml(title)}</text>`];
-  for (const t of axisTicks(yMax)) {
+  // Counts are whole numbers: no fractional ticks on a small axis.
+  for (const t of axisTicks(yMax, Math.min(4, Math.max(1, Math.round(yMax))))) {
     parts.push(`<line x1="${pad.left}" x2="${pad.left + w}" y1="${Y(t)}" y2="${Y(t)}" class="grid"/>`);
     parts.push(
       `<text x="${pad.left - 6}" y="${Y(t) + 4}" class="tick" text-anchor="end">${fmt(t, 0)}</text>`,
@@ -345,7 +353,7 @@ export function renderReport(
           frameEnergy.keys,
         ),
         stackedBars(
-          'Mean energy per frame: SNN vs ANN equivalent (mJ)',
+          'SNN vs ANN equivalent (mJ per frame)',
           'mJ',
           [
             { label: 'SNN', values: Object.fromEntries(s.energy.modules.map((m) => [m.module, m.mj])) },
@@ -410,9 +418,15 @@ ${
 `;
 }
 
-/** Writes `report.html` into a run folder (atomically) from its files. */
-export async function writeReport(dir: string): Promise<string> {
+/**
+ * Writes `report.html` into a run folder (atomically) from its files. The evaluator writes it just before it marks the
+ * run complete (`complete: true` reports it as such).
+ */
+export async function writeReport(dir: string, options: { complete?: boolean } = {}): Promise<string> {
   const run = await readRunFolder(dir);
+  if (options.complete) {
+    run.manifest = { ...run.manifest, status: 'complete', finishedAt: new Date().toISOString() };
+  }
   const html = renderReport(summarizeRun(run), run.index, readActivity(dir));
   const path = join(dir, 'report.html');
   await writeFileAtomic(path, html);

@@ -371,6 +371,10 @@ export function summaryRows(s: EvaluationSummary): SummaryRow[] {
   return rows;
 }
 
+/** Three significant digits (energies span µJ to J between modules and models). */
+const significant = (v: number) =>
+  !Number.isFinite(v) ? '—' : Math.abs(v) >= 100 ? v.toFixed(1) : String(Number(v.toPrecision(3)));
+
 const fixed = (v: number | null | undefined, digits: number) =>
   v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(digits);
 
@@ -446,9 +450,9 @@ export function summaryBlocks(s: EvaluationSummary): SummaryBlock[] {
       rows: [
         [
           'mJ',
-          ...e.modules.map((m) => fixed(m.mj, 3)),
-          fixed(e.totalMj, 3),
-          fixed(e.annMj, 3),
+          ...e.modules.map((m) => significant(m.mj)),
+          significant(e.totalMj),
+          significant(e.annMj),
           e.annToSnnRatio === null ? '—' : `${e.annToSnnRatio.toFixed(1)}×`,
         ],
       ],

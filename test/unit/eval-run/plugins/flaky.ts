@@ -1,9 +1,6 @@
-// Test plugin: misbehaves by sample token (the test applies the same rule): the first two hex digits mod 5 give
-// 0 → throw, 1 → hang, 2 → a malformed trajectory, otherwise constant speed straight ahead. A plain object: no
-// definePlanner, no imports.
-export function behaviour(token: string): 'throw' | 'hang' | 'malformed' | 'ok' {
-  return (['throw', 'hang', 'malformed', 'ok', 'ok'] as const)[Number.parseInt(token.slice(0, 2), 16) % 5];
-}
+// Test plugin: misbehaves on the samples the test names in the planner option `behaviour` (token → 'throw' | 'hang' |
+// 'malformed'), otherwise drives straight ahead at the CAN speed. A plain object: no definePlanner, no imports.
+type Behaviour = 'throw' | 'hang' | 'malformed' | 'ok';
 
 export default {
   name: 'flaky',
@@ -12,9 +9,13 @@ export default {
   plan(
     obs: { sampleToken: string; egoState: { v0Mps?: number } },
     _state: unknown,
-    ctx: { nFutureFrames: number; frameIntervalS: number },
+    ctx: {
+      nFutureFrames: number;
+      frameIntervalS: number;
+      options: { behaviour?: Record<string, Behaviour> };
+    },
   ) {
-    const kind = behaviour(obs.sampleToken);
+    const kind = ctx.options.behaviour?.[obs.sampleToken] ?? 'ok';
     if (kind === 'throw') throw new Error(`flaky refuses ${obs.sampleToken}`);
     if (kind === 'hang') for (;;) {}
     if (kind === 'malformed') return [[0, 1, 0]];
