@@ -25,7 +25,10 @@ export interface SadEncoderOptions {
   /** Hidden channels of the spiking DeepLab heads (64). */
   headHiddenChannels: number;
   bnMomentum?: number;
-  /** Images per encoder pass in eval mode (exact; bounds memory). Default: all at once. */
+  /**
+   * Images per encoder pass in eval mode (exact; bounds memory). Default: as many as keep the largest activation
+   * (ConvBlock1_1's hidden layer) within {@link ENCODER_CHUNK_BYTES}.
+   */
   imagesPerChunk?: number;
   /**
    * Re-initialise every conv as the reference (`trunc_normal_(std 0.02)`, zero bias; default true). false keeps
@@ -42,6 +45,14 @@ export interface SadEncoderOptions {
 function meanOverSteps(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => tf.div(tf.addN(tf.unstack(x, 0)), x.shape[0]));
 }
+
+/**
+ * Memory budget of the largest encoder activation in one eval pass. At the paper size one image's ConvBlock1_1
+ * hidden layer is T·112·240·192 floats = 83 MB, so the default runs one image at a time. Measured on wasm (18
+ * images): 1 per pass peaked at 0.87 GB RSS and 80 s CPU, 3 at 2.1 GB and 98 s, 6 at 4.05 GB and 101 s; 18 at once
+ * overflow the 4 GB wasm heap.
+ */
+export const ENCODER_CHUNK_BYTES = 128 * 2 ** 20;
 
 export interface EncoderOutput {
   /** Real-valued image features [M, h, w, C] (h, w = H/8, W/8). */
@@ -83,6 +94,7 @@ export class SadEncoder extends SnnModule {
   readonly headLif: LifNode;
   readonly headLif2: LifNode;
   imagesPerChunk: number | null;
+  private readonly stemChannels: number;
 
   constructor(options: SadEncoderOptions) {
     super();
@@ -95,6 +107,7 @@ export class SadEncoder extends SnnModule {
     }
     this.timeSteps = options.timeSteps;
     this.imagesPerChunk = options.imagesPerChunk ?? null;
+    this.stemChannels = d / 8;
     const rng = options.rng ?? createRng('spikedrive-perception');
     const bnMomentum = options.bnMomentum;
     const [stem, d1, d2] = [d / 8, d / 4, d / 2];
@@ -168,7 +181,9 @@ export class SadEncoder extends SnnModule {
         fix: 'Resize/crop to IMAGE.FINAL_DIM, e.g. 224×480.',
       });
     }
-    const chunk = this.training || this.imagesPerChunk === null ? m : Math.min(m, this.imagesPerChunk);
+    const perImage = this.timeSteps * (h / 2) * (w / 2) * (this.stemChannels * 4) * 4;
+    const auto = Math.max(1, Math.floor(ENCODER_CHUNK_BYTES / perImage));
+    const chunk = this.training ? m : Math.min(m, this.imagesPerChunk ?? auto);
     if (chunk >= m) {
       this.reset();
       const out = this.forwardImages(images, ctx);

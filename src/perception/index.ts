@@ -2,7 +2,7 @@
 // reference's truncating voxel indices and sum pooling, ego-motion alignment of past frames, the discounted
 // accumulation and the six ego-motion channels → BEV [B, S, X, Y, C + 6].
 export { type BevProjectionInput, projectToBev, type ReportingLayer } from './bev.ts';
-export { type EncoderOutput, SadEncoder, type SadEncoderOptions } from './encoder.ts';
+export { ENCODER_CHUNK_BYTES, type EncoderOutput, SadEncoder, type SadEncoderOptions } from './encoder.ts';
 export { createFrustum, type Frustum, torchArange, torchLinspace } from './frustum.ts';
 export {
   alignedPoints,

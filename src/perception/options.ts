@@ -41,9 +41,9 @@ export interface PerceptionOptions {
   /** BatchNorm momentum (`MODEL.BN_MOMENTUM`; SAD's configs use 0.05). */
   bnMomentum?: number;
   /**
-   * Images run through the encoder at once in eval mode (default 6: one frame of six cameras). Images are
-   * independent in eval mode, so chunking is exact and bounds memory; training always runs the whole batch
-   * (BatchNorm batch statistics span it).
+   * Images run through the encoder at once in eval mode (default: as many as keep the largest activation within
+   * 128 MB: one image at the paper size, all of them at small sizes). Images are independent in eval mode, so
+   * chunking is exact and bounds memory; training always runs the whole batch (BatchNorm batch statistics span it).
    */
   imagesPerChunk?: number;
   /** Initialise the encoder as the reference (default true); false is cheaper before loading a checkpoint. */
@@ -106,7 +106,7 @@ export function perceptionGeometry(options: PerceptionOptions): PerceptionGeomet
     fail('embedDims', `${options.embedDims} is not a multiple of 8`, 'use e.g. 64, 128 or 384');
   positiveInt('outChannels', options.outChannels, 'MODEL.ENCODER.OUT_CHANNELS is 64 in the reference');
   positiveInt('headHiddenChannels', options.headHiddenChannels, 'the reference uses 64');
-  if (options.imagesPerChunk !== undefined) positiveInt('imagesPerChunk', options.imagesPerChunk, 'e.g. 6');
+  if (options.imagesPerChunk !== undefined) positiveInt('imagesPerChunk', options.imagesPerChunk, 'e.g. 1');
   if (
     options.frontCameraIndex !== undefined &&
     !(Number.isInteger(options.frontCameraIndex) && options.frontCameraIndex >= 0)

@@ -75,7 +75,7 @@ export class SadPerception extends SnnModule {
         depthBins: this.geometry.depthBins,
         headHiddenChannels: options.headHiddenChannels,
         bnMomentum: options.bnMomentum,
-        imagesPerChunk: options.imagesPerChunk ?? 6,
+        imagesPerChunk: options.imagesPerChunk,
         referenceInit: options.referenceInit,
         rng: options.rng,
       }),
