@@ -5,6 +5,7 @@ import { registerCompareCommand } from './commands/compare.ts';
 import { registerDataCommands } from './commands/data.ts';
 import { registerEvalCommand } from './commands/eval.ts';
 import { registerInferCommand } from './commands/infer.ts';
+import { registerOffloadCommands } from './commands/offload.ts';
 import { registerDemoDataCommand } from './commands/synth.ts';
 import { registerTrainCommand } from './commands/train.ts';
 
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerInferCommand(program);
   registerEvalCommand(program);
   registerCompareCommand(program);
+  registerOffloadCommands(program);
   registerAppCommand(program);
   return program;
 }

@@ -132,6 +132,7 @@ export {
   spikeBits,
   sweepBottleneck,
 } from './bottleneck.ts';
+export type { ProbeExport } from './export/stages.ts';
 export { exportByProbe, HOST_REASONS } from './export/stages.ts';
 export {
   type BlobRef,
@@ -165,6 +166,22 @@ export {
 } from './fpga/model.ts';
 export { type FixedRunResult, runFixedModel } from './fpga/runner.ts';
 export { emitSpikingConvVerilog, type VerilogLayer } from './fpga/verilog.ts';
+export {
+  checkModule,
+  exportModule,
+  installModelOffload,
+  islands,
+  type ModelOffload,
+  type ModuleExport,
+  mergeExports,
+  moduleActivity,
+  OFFLOAD_MODULES,
+  type OffloadModule,
+  parseOffloadModule,
+  probeBatch,
+  runModelOnce,
+  stageModules,
+} from './sad.ts';
 export {
   type ChipUse,
   checkTarget,

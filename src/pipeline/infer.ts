@@ -8,7 +8,7 @@ import { type BackendInfo, backendInfo, Instrument } from '../snn/index.ts';
 import { SpikedriveError } from '../util/errors.ts';
 import { createRng } from '../util/rng.ts';
 import { prepareBatch } from './batch.ts';
-import { disposeSadOutput } from './model.ts';
+import { disposeSadOutput, type SadModel } from './model.ts';
 import { openModel } from './shipped.ts';
 
 export interface InferOptions {
@@ -29,6 +29,8 @@ export interface InferOptions {
   runs?: number;
   /** Receives progress lines (demo generation, loading). */
   log?: (line: string) => void;
+  /** Called once the model is open (`--offload` installs its back ends here); what it returns runs at the end. */
+  prepareModel?: (model: SadModel) => Promise<(() => void) | undefined>;
 }
 
 export interface ModuleActivity {
@@ -97,7 +99,9 @@ export async function runInference(options: InferOptions = {}): Promise<InferRep
   }
   const opened = openModel({ checkpoint: options.checkpoint, config: options.config });
   const { model, config } = opened;
+  let release: (() => void) | undefined;
   try {
+    release = await options.prepareModel?.(model);
     const dataset = openSadDataset({
       dataroot,
       version,
@@ -275,6 +279,7 @@ export async function runInference(options: InferOptions = {}): Promise<InferRep
     out.framesPerSecond = Number((1000 / out.latencyMs.total).toFixed(3));
     return out;
   } finally {
+    release?.();
     model.dispose();
   }
 }

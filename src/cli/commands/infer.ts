@@ -2,8 +2,9 @@ import type { Command } from 'commander';
 import { formatInferReport, runInference } from '../../pipeline/index.ts';
 import { parsePreference, selectBackend } from '../../snn/index.ts';
 import { SpikedriveError } from '../../util/index.ts';
+import { type OffloadCliOptions, offloadPreparer, withOffloadOptions } from './offload.ts';
 
-interface InferCommandOptions {
+interface InferCommandOptions extends OffloadCliOptions {
   dataroot?: string;
   version?: string;
   split: string;
@@ -30,8 +31,7 @@ function integer(name: string, raw: string, min: number): number {
 
 /** `spikedrive infer`: the model on one sample; per-module outputs, latency and spike activity. */
 export function registerInferCommand(program: Command): Command {
-  return program
-    .command('infer')
+  return withOffloadOptions(program.command('infer'))
     .description(
       'run the SAD model on one sample: per-module outputs, latency and spike activity (default: demo world + shipped model)',
     )
@@ -65,7 +65,9 @@ export function registerInferCommand(program: Command): Command {
       const backend = await selectBackend({
         preferred: options.backend ? parsePreference(options.backend) : undefined,
       });
+      const offload = offloadPreparer(options);
       const report = await runInference({
+        prepareModel: offload.prepareModel,
         dataroot: options.dataroot ?? null,
         version: options.version ?? null,
         split: options.split,
@@ -79,5 +81,6 @@ export function registerInferCommand(program: Command): Command {
       });
       if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       else process.stdout.write(`${formatInferReport(report)}\n(${backend.reason})\n`);
+      if (offload.summary()) process.stderr.write(`${offload.summary()}\n`);
     });
 }

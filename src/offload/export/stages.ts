@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import type { ForwardContext, SnnModule } from '../../snn/index.ts';
 import { SpikedriveError } from '../../util/errors.ts';
 import { offloadableBlocks } from '../runtime.ts';
@@ -100,6 +100,13 @@ interface ProbeCall {
   /** Per-step input shape as NIR sees it ([C, H, W]). */
   shape: number[];
   spiking: boolean;
+  /** The first input seen, [T, B, …] (kept only with `keepInputs`). */
+  input: tf.Tensor | null;
+}
+
+export interface ProbeExport extends NirExport {
+  /** Input node name → the input the block saw in the probed forward ([T, B, …]); the caller disposes them. */
+  inputs: Map<string, tf.Tensor>;
 }
 
 /**
@@ -107,11 +114,12 @@ interface ProbeCall {
  * exports one island per (block, shape) and lists every other layer as host-only.
  */
 export async function exportByProbe(
-  root: SnnModule,
+  root: SnnModule | SnnModule[],
   run: () => void | Promise<void>,
-  options: Omit<NirExportOptions, 'inputShapes'> & { module?: string },
-): Promise<NirExport> {
-  const blocks = offloadableBlocks(root);
+  options: Omit<NirExportOptions, 'inputShapes'> & { module?: string; keepInputs?: boolean },
+): Promise<ProbeExport> {
+  const roots = Array.isArray(root) ? root : [root];
+  const blocks = roots.flatMap((r) => offloadableBlocks(r));
   const calls: ProbeCall[] = [];
   const seen = new Set<string>();
   const restore: (() => void)[] = [];
@@ -126,7 +134,13 @@ export async function exportByProbe(
     const data = x.dataSync();
     let spiking = true;
     for (let i = 0; i < data.length && spiking; i++) if (data[i] !== 0 && data[i] !== 1) spiking = false;
-    calls.push({ block, shape, spiking });
+    let input: tf.Tensor | null = null;
+    if (options.keepInputs) {
+      input = tf.keep(
+        x.rank === 4 && block.kind !== 'lif' && block.kind !== 'if' ? tf.expandDims(x, 0) : x.clone(),
+      );
+    }
+    calls.push({ block, shape, spiking, input });
   };
   for (const block of blocks) {
     const b = block as unknown as Record<string, (...args: unknown[]) => tf.Tensor>;
@@ -161,15 +175,12 @@ export async function exportByProbe(
     for (const r of restore) r();
   }
   const dt = options.dt ?? 1e-4;
+  const label = options.module ?? roots.map((r) => r.name || r.kind).join('+');
   const tr = new NirTracer(
     { dt },
-    {
-      source: 'spikedrive',
-      module: options.module ?? (root.name || root.kind),
-      export: 'probe',
-      ...options.metadata,
-    },
+    { source: 'spikedrive', module: label, export: 'probe', ...options.metadata },
   );
+  const inputs = new Map<string, tf.Tensor>();
   const inBlock = new Set<SnnModule>();
   for (const b of blocks) for (const m of b.modules()) inBlock.add(m);
   const called = new Set(calls.map((c) => c.block));
@@ -177,11 +188,12 @@ export async function exportByProbe(
     const island = c.block.name || c.block.kind;
     const suffix = calls.filter((d) => d.block === c.block).length > 1 ? `@${c.shape.join('x')}` : '';
     const input = tr.external(`${island}${suffix}.input`, c.shape, c.spiking);
+    if (c.input !== null) inputs.set(`${island}${suffix}.input`, c.input);
     const out = trace(tr, c.block, [input]);
     if (out.side === 'nir') tr.finish([[`${island}${suffix}.output`, out]]);
   }
   // Every leaf layer outside the exported blocks is host-only (the kind says why); blocks never called are listed too.
-  for (const m of root.modules()) {
+  for (const m of roots.flatMap((r) => r.modules())) {
     if (inBlock.has(m) && called.has(blocks.find((b) => b.modules().includes(m)) as SnnModule)) continue;
     const isLeaf = m.children().length === 0;
     const reason = HOST_REASONS[m.kind];
@@ -200,18 +212,16 @@ export async function exportByProbe(
     if (!tr.entries.some((e) => e.layer === m.name)) tr.entries.push(entry);
   }
   if (calls.length === 0) {
-    throw new SpikedriveError(
-      `No NIR-expressible block of ${root.name || root.kind} ran in the probed forward`,
-      {
-        subject: root.name || root.kind,
-        fix: 'Check that the forward passed to the probe runs this module (in eval mode).',
-      },
-    );
+    throw new SpikedriveError(`No NIR-expressible block of ${label} ran in the probed forward`, {
+      subject: label,
+      fix: 'Check that the forward passed to the probe runs this module (in eval mode).',
+    });
   }
   return {
+    inputs,
     graph: tr.graph,
     partition: {
-      module: options.module ?? (root.name || root.kind),
+      module: label,
       dt,
       entries: tr.entries,
       boundaries: tr.boundaries,

@@ -193,8 +193,27 @@ export function checkTarget(
   const blockers: string[] = [];
   const caveats: string[] = [];
   const nodeTypes = new Set([...graph.nodes.values()].map((n) => n.type));
+  // Rewrites that keep the numbers: a stateless Threshold is a LIF with τ = dt (v = R·I every step, then fire),
+  // and an AvgPool2d is a SumPool2d whose 1/(kh·kw) folds into the weights of the projection it feeds.
+  const thresholdAsLif = !l.primitives.includes('Threshold') && l.primitives.includes('LIF') && l.exactLif;
+  const avgAsSum = !l.primitives.includes('AvgPool2d') && l.primitives.includes('SumPool2d');
+  if (thresholdAsLif && nodeTypes.has('Threshold')) {
+    caveats.push(
+      `${target.toolchain} reads no Threshold: each becomes a LIF with τ = dt, R = 1, v_leak = 0 (v = I every step, then fire: the same spikes)`,
+    );
+  }
+  if (avgAsSum && nodeTypes.has('AvgPool2d')) {
+    caveats.push(
+      `${target.toolchain} reads no AvgPool2d: each becomes a SumPool2d with 1/(kh·kw) folded into the next projection's weights`,
+    );
+  }
   const unsupported = [...nodeTypes].filter(
-    (t) => t !== 'NIRGraph' && t !== 'Scale' && !l.primitives.includes(t),
+    (t) =>
+      t !== 'NIRGraph' &&
+      t !== 'Scale' &&
+      !l.primitives.includes(t) &&
+      !(t === 'Threshold' && thresholdAsLif) &&
+      !(t === 'AvgPool2d' && avgAsSum),
   );
   if (unsupported.length > 0) {
     blockers.push(`${target.toolchain} reads no ${unsupported.join(', ')} (NIR supported primitives)`);
@@ -252,7 +271,7 @@ export function checkTarget(
     }
     if ((pop.type === 'LIF' || pop.type === 'CubaLIF') && !l.exactLif)
       caveatsHere.push('LIF leak has no exact form (IAF/bit-shift neurons)');
-    if (pop.type === 'Threshold' && !l.primitives.includes('Threshold'))
+    if (pop.type === 'Threshold' && !l.primitives.includes('Threshold') && !thresholdAsLif)
       blocker ??= 'a stateless Threshold (SAD’s Heaviside) is not read by the toolchain';
     let cores: number;
     let core: number | undefined;
