@@ -35,7 +35,7 @@ import {
 } from '../planning/index.ts';
 import {
   type HostedPlanner,
-  isBuiltinPlanner,
+  isPluginPath,
   openPlanner,
   type PlanOutcome,
   resolvePluginPath,
@@ -289,10 +289,7 @@ export async function evaluate(options: EvaluationOptions): Promise<EvaluationRe
 
   // --- settings, fingerprint, manifest
   const sampleNum = model?.sampleNum ?? options.sampleNum ?? 1800;
-  const pluginPath =
-    plannerSpec && !isBuiltinPlanner(plannerSpec) && /[/\\.]/.test(plannerSpec)
-      ? resolvePluginPath(plannerSpec)
-      : null;
+  const pluginPath = plannerSpec && isPluginPath(plannerSpec) ? resolvePluginPath(plannerSpec) : null;
   const plannerSha = pluginPath ? sha256(readFileSync(pluginPath)) : undefined;
   const xBound = [...dataset.options.xBound] as [number, number, number];
   const yBound = [...dataset.options.yBound] as [number, number, number];
@@ -465,6 +462,7 @@ export async function evaluate(options: EvaluationOptions): Promise<EvaluationRe
           ? { trajectoriesSha256: trajectories.sha256, missing, unknownTokens: unknownTokens.length }
           : {}),
         ...(planner?.isolated ? { planTimeoutMs: options.planTimeoutMs ?? 10_000, isolated: true } : {}),
+        ...(planner ? { plannerInputs: planner.inputs ? [...planner.inputs] : ('all' as const) } : {}),
       },
     } as Omit<RunManifest, 'schema' | 'version' | 'status' | 'createdAt' | 'finishedAt'>;
 

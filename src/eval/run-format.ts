@@ -67,6 +67,8 @@ export const runManifestSchema = z.object({
       unknownTokens: z.number().optional(),
       planTimeoutMs: z.number().optional(),
       isolated: z.boolean().optional(),
+      /** The inputs the planner declared ('all': a plain-object plugin without `inputs`, given all but the GT). */
+      plannerInputs: z.union([z.array(z.string()), z.literal('all')]).optional(),
     })
     .passthrough()
     .optional(),

@@ -23,6 +23,8 @@ export interface EvaluationSummary {
     status: 'running' | 'complete';
     inputs: string;
     planner: { name: string; source: string; version?: string };
+    /** The inputs the planner declared (absent: not recorded; 'all': a plain plugin given everything but the GT). */
+    plannerInputs?: string[] | 'all';
     dataset: { dataroot: string; version: string; split: string };
     seed: number;
     backend: string;
@@ -230,6 +232,7 @@ export function summarizeRun(run: RunFolder): EvaluationSummary {
         source: m.planner.source,
         ...(m.planner.version ? { version: m.planner.version } : {}),
       },
+      ...(evaluation?.plannerInputs ? { plannerInputs: evaluation.plannerInputs } : {}),
       dataset: { dataroot: m.dataset.dataroot, version: m.dataset.version, split: m.dataset.split },
       seed: m.seed,
       backend: m.backend.name,
@@ -488,6 +491,11 @@ export function summaryHeadline(s: EvaluationSummary): string[] {
   }
   if (s.samples.missing)
     notes.push(`${s.samples.missing} sample(s) of the split have no trajectory in the file`);
+  if (s.run.plannerInputs?.includes('gtTrajectory')) {
+    notes.push(
+      'the planner read the ground-truth trajectory (a privileged input): an upper bound, not a driving result',
+    );
+  }
   if (r.inputs === 'ground-truth') {
     notes.push(
       'ground-truth inputs: planners saw GT occupancy and HD map; no network ran, so no perception metrics',

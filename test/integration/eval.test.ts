@@ -66,6 +66,8 @@ describe('ground-truth inputs with built-in planners', () => {
     expect(html).toContain('<svg');
     expect(html).toContain('L2 error by horizon');
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
+    expect(run.manifest.evaluation?.plannerInputs).toEqual(['gtTrajectory']);
+    expect(formatSummary(summarizeRun(run), 'table')).toContain('privileged input');
   });
 
   it('constant-velocity: per-sample and aggregate L2 match a hand computation from the frames', async () => {

@@ -12,5 +12,5 @@ export {
   resolvePluginPath,
 } from './host.ts';
 export { type HostedPlanner, hostInProcess } from './in-process.ts';
-export { isBuiltinPlanner, type OpenPlannerOptions, openPlanner } from './open.ts';
+export { isBuiltinPlanner, isPluginPath, type OpenPlannerOptions, openPlanner } from './open.ts';
 export type { PlannerDescription } from './protocol.ts';

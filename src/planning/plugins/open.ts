@@ -18,8 +18,9 @@ export function isBuiltinPlanner(spec: string): boolean {
   return (BUILTIN_PLANNERS as readonly string[]).includes(spec);
 }
 
-function looksLikePath(spec: string): boolean {
-  return /[/\\]/.test(spec) || /\.(c|m)?(j|t)s$/.test(spec);
+/** Whether `spec` is taken as a plugin module path (it has a folder separator or a module extension). */
+export function isPluginPath(spec: string): boolean {
+  return !isBuiltinPlanner(spec) && (/[/\\]/.test(spec) || /\.(c|m)?(j|t)s$/.test(spec));
 }
 
 /**
@@ -27,7 +28,7 @@ function looksLikePath(spec: string): boolean {
  * path is loaded as an isolated plugin. Unknown names are a SpikedriveError listing the built-ins.
  */
 export async function openPlanner(spec: string, options: OpenPlannerOptions = {}): Promise<HostedPlanner> {
-  if (isBuiltinPlanner(spec) || !looksLikePath(spec)) {
+  if (!isPluginPath(spec)) {
     // builtinPlanner throws the "Unknown planner" error (listing the built-ins) for other plain names.
     const definition = builtinPlanner(spec, { sad: options.sad, costWeights: options.costWeights });
     return hostInProcess(definition, options.context);

@@ -102,8 +102,12 @@ async function plan(id: number, observation: HostObservation): Promise<void> {
   const started = performance.now();
   let restricted: ReturnType<typeof selectInputs>;
   try {
+    // A plain object without `inputs` gets every input the run has, except the privileged GT trajectory.
     const inputs =
-      declared ?? PLANNER_INPUTS.filter((key) => (observation as Record<string, unknown>)[key] !== undefined);
+      declared ??
+      PLANNER_INPUTS.filter(
+        (key) => key !== 'gtTrajectory' && (observation as Record<string, unknown>)[key] !== undefined,
+      );
     restricted = selectInputs({ grid: ctx.grid, ...observation }, inputs, definition.name);
   } catch (error) {
     send({ type: 'error', id, kind: 'missing-input', planMs: 0, ...errorText(error) });

@@ -143,12 +143,13 @@ describe('plugins that cannot load', () => {
 });
 
 describe('openPlanner', () => {
-  it('a plain object without inputs receives every input the run provides, frozen', async () => {
+  it('a plain object without inputs receives every input the run provides but the GT, frozen', async () => {
     const planner = await openPlanner(join(here, 'plain-object.mjs'));
     try {
       expect(planner.isolated).toBe(true);
       expect(planner.inputs).toBeNull();
-      const r = await planner.plan({ sampleToken: 't', egoState: ego, command: 'LEFT' });
+      const gtTrajectory = [1, 2, 3, 4, 5, 6].map((y) => [0, y, 0] as const);
+      const r = await planner.plan({ sampleToken: 't', egoState: ego, command: 'LEFT', gtTrajectory });
       expect(r.ok && r.meta).toEqual({ keys: 'command,egoState,grid,sampleToken', frozen: true });
     } finally {
       await planner.dispose();
