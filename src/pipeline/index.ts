@@ -63,6 +63,7 @@ export {
   trainingObjective,
 } from './objective.ts';
 export { Adam, type AdamOptions, type AdamState, clipGradientsByGlobalNorm } from './optimizer.ts';
+export { randomModelInput, randomTrainingBatch } from './random-batch.ts';
 export {
   parseSafetensors,
   readSafetensors,

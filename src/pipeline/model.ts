@@ -220,9 +220,10 @@ export class SadModel extends SnnModule {
     try {
       const perceived = this.perception.forward(input, ctx);
       lap('perception');
-      instrument?.boundary('perception', 'prediction', perceived.bev, { timeSteps: s });
+      // Every boundary tensor here is real-valued by construction (features, mixed states, logits), whatever its values.
+      instrument?.boundary('perception', 'prediction', perceived.bev, { timeSteps: s, spiking: false });
       if (perceived.camFront !== null) {
-        instrument?.boundary('perception', 'planning', perceived.camFront, { timeSteps: 1 });
+        instrument?.boundary('perception', 'planning', perceived.camFront, { timeSteps: 1, spiking: false });
       }
       const sample = options.sample ?? this.training;
       const predicted = this.prediction.forward(perceived.bev, { training: sample, rng: options.rng }, ctx);
@@ -231,6 +232,7 @@ export class SadModel extends SnnModule {
       if (options.keepBev !== true) bev.dispose();
       instrument?.boundary('prediction', 'decoder', predicted.states, {
         timeSteps: predicted.states.shape[1] as number,
+        spiking: false,
       });
       const decoded = this.decoder.forward(predicted.states, ctx);
       lap('decoder');
@@ -240,7 +242,7 @@ export class SadModel extends SnnModule {
       if (instrument && this.planning && decoded.costvolume) {
         // What the planner reads: future cost volume and occupancy logits, and the present HD map.
         for (const t of [decoded.costvolume, decoded.segmentation, decoded.pedestrian, decoded.hdmap]) {
-          if (t) instrument.boundary('decoder', 'planning', t, { timeSteps: 1 });
+          if (t) instrument.boundary('decoder', 'planning', t, { timeSteps: 1, spiking: false });
         }
       }
       const out: SadOutput = {
