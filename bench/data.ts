@@ -29,17 +29,12 @@ import {
   NuScenes,
   SAD_IMAGE_OPTIONS,
 } from '../data-loaders/nuscenes/index.ts';
+import { median } from './_util.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
 const FIXTURE = join(root, 'test/fixtures/nuscenes');
 const args = process.argv.slice(2);
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 function emit(record: Record<string, unknown>): void {
   console.log(JSON.stringify({ backend: 'node-cpu', ...record }));

@@ -16,21 +16,14 @@ import { ensureDemoDataset } from '../data-loaders/synthetic/index.ts';
 import { evaluate } from '../src/eval/evaluate.ts';
 import { definePlanner, type HostObservation } from '../src/planning/index.ts';
 import { hostInProcess, PluginPlanner } from '../src/planning/plugins/index.ts';
+import { benchOption, median } from './_util.ts';
 
 const args = process.argv.slice(2);
-const option = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
-};
+const option = (name: string, fallback: string) => benchOption(name, fallback, args);
 const runs = Number(option('runs', '3'));
 const limit = Number(option('limit', '24'));
 const calls = Number(option('calls', '200'));
 
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 const round = (v: number, digits = 3) => Math.round(v * 10 ** digits) / 10 ** digits;
 const load = () => round(loadavg()[0], 2);
 

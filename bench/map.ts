@@ -11,14 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NuScenesMap } from '../data-loaders/nuscenes/map/index.ts';
 import { createRng } from '../src/util/index.ts';
+import { median } from './_util.ts';
 
 const args = process.argv.slice(2);
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 function emit(record: Record<string, unknown>): void {
   console.log(JSON.stringify({ backend: 'node-cpu', ...record }));

@@ -9,12 +9,9 @@ import {
   predictInstanceSegmentation,
 } from '../src/eval/index.ts';
 import { createRng } from '../src/util/index.ts';
+import { median } from './_util.ts';
 
 const repeats = Number(process.argv[2] ?? 30);
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const round = (x: number, digits = 3) => Number(x.toFixed(digits));
 function time(fn: () => unknown, n = repeats): number {
   const start = performance.now();

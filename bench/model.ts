@@ -27,22 +27,16 @@ import {
 } from '../src/pipeline/index.ts';
 import { type BackendName, selectBackend } from '../src/snn/index.ts';
 import { createRng } from '../src/util/rng.ts';
+import { benchOption, median } from './_util.ts';
 
 const args = process.argv.slice(2);
-const option = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
-};
+const option = (name: string, fallback: string) => benchOption(name, fallback, args);
 const presets = option('presets', 'cpu-small,paper').split(',');
 const backends = option('backends', 'wasm,cpu').split(',') as BackendName[];
 const runs = Number(option('runs', '3'));
 const trainSteps = Number(option('train-steps', '3'));
 const round = (v: number) => Math.round(v * 10) / 10;
-const median = (v: number[]) => {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return round(s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2);
-};
+const roundedMedian = (v: number[]) => round(median(v));
 
 console.log(
   JSON.stringify({ bench: 'model-load', backend: 'host', phase: 'start', loadavg: loadavg().map(round) }),
@@ -104,7 +98,7 @@ for (const backendName of backends) {
       laps.total.push(t2 - t0);
       cpu.push((c.user + c.system) / 1000);
     }
-    const total = median(laps.total);
+    const total = roundedMedian(laps.total);
     console.log(
       JSON.stringify({
         bench: `model-${preset}`,
@@ -114,13 +108,13 @@ for (const backendName of backends) {
         image: config.IMAGE.FINAL_DIM,
         bev: [config.LIFT.X_BOUND, config.LIFT.Y_BOUND].map((b) => Math.round((b[1] - b[0]) / b[2])),
         frames: config.TIME_RECEPTIVE_FIELD + config.N_FUTURE_FRAMES,
-        perception_ms: median(laps.perception),
-        prediction_ms: median(laps.prediction),
-        decoder_ms: median(laps.decoder),
-        planning_ms: median(laps.planning),
+        perception_ms: roundedMedian(laps.perception),
+        prediction_ms: roundedMedian(laps.prediction),
+        decoder_ms: roundedMedian(laps.decoder),
+        planning_ms: roundedMedian(laps.planning),
         total_ms: total,
         total_ms_min: round(Math.min(...laps.total)),
-        cpu_ms: median(cpu),
+        cpu_ms: roundedMedian(cpu),
         frames_per_s: Math.round((1000 / total) * 1000) / 1000,
         runs,
       }),
@@ -157,7 +151,7 @@ for (const backendName of backends) {
         tf.dispose([value, ...Object.values(grads), ...Object.values(clipped.grads)]);
         if (step > 0) times.push(performance.now() - t0);
       }
-      const step = median(times);
+      const step = roundedMedian(times);
       console.log(
         JSON.stringify({
           bench: `model-train-${preset}`,

@@ -15,12 +15,10 @@ import {
   SadPerception,
 } from '../src/perception/index.ts';
 import { type BackendName, selectBackend } from '../src/snn/index.ts';
+import { benchOption } from './_util.ts';
 
 const args = process.argv.slice(2);
-const option = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
-};
+const option = (name: string, fallback: string) => benchOption(name, fallback, args);
 const sizes = option('sizes', 'tiny,small,paper').split(',');
 const backends = option('backends', 'cpu,wasm').split(',') as BackendName[];
 const iters = Number(option('iters', '3'));

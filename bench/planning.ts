@@ -21,21 +21,14 @@ import {
 } from '../src/planning/index.ts';
 import { selectBackend } from '../src/snn/index.ts';
 import { createRng } from '../src/util/rng.ts';
+import { benchOption, median } from './_util.ts';
 
 const args = process.argv.slice(2);
-const option = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
-};
+const option = (name: string, fallback: string) => benchOption(name, fallback, args);
 const runs = Number(option('runs', '15'));
 const selected = await selectBackend({ preferred: option('backend', 'wasm') as 'wasm' | 'cpu' });
 const backend = selected.name;
 
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 const ms = (v: number) => Math.round(v * 100) / 100;
 
 function time(fn: () => void): { wall: number; cpu: number } {

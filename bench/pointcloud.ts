@@ -17,12 +17,9 @@ import {
 } from '../data-loaders/nuscenes/pointcloud/index.ts';
 import type { CalibratedSensor, EgoPose, SampleData, TableRecords } from '../data-loaders/nuscenes/types.ts';
 import { createRng } from '../src/util/index.ts';
+import { median } from './_util.ts';
 
 const repeats = Number(process.argv[2] ?? 100);
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const round = (x: number, digits = 3) => Number(x.toFixed(digits));
 async function time(fn: () => unknown | Promise<unknown>, n = repeats): Promise<number> {
   // Warm-up until the JIT reaches its optimised tier (a lidar read needs ~50 calls): 3–200 calls, ≤ 0.3 s.

@@ -15,12 +15,10 @@ import * as tf from '@tensorflow/tfjs';
 import { ALL_DECODER_HEADS, type FrameSchedule, SadDecoder, SadPrediction } from '../src/prediction/index.ts';
 import { type BackendName, backendInfo, Instrument, selectBackend } from '../src/snn/index.ts';
 import { createRng } from '../src/util/rng.ts';
+import { benchOption } from './_util.ts';
 
 const args = process.argv.slice(2);
-const option = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
-};
+const option = (name: string, fallback: string) => benchOption(name, fallback, args);
 const size = Number(option('size', '200'));
 const nFuture = Number(option('future', '6'));
 const runs = Number(option('runs', '3'));

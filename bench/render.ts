@@ -7,12 +7,9 @@ import {
   streetCuboids,
   streetGround,
 } from '../test/unit/synthetic/render-fixtures.ts';
+import { median } from './_util.ts';
 
 const repeats = Number(process.argv.find((a, i) => i >= 2 && /^\d+$/.test(a)) ?? 15);
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const round = (x: number) => Math.round(x * 10) / 10;
 
 // `--town` uses a 680 m square ground (as the synthetic world's maps), where texture cache misses dominate.

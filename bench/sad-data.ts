@@ -19,6 +19,7 @@ import {
   SadLoader,
 } from '../data-loaders/sad/index.ts';
 import { generateSyntheticDataset } from '../data-loaders/synthetic/index.ts';
+import { median } from './_util.ts';
 
 const args = process.argv.slice(2);
 const option = (name: string) => {
@@ -27,12 +28,6 @@ const option = (name: string) => {
 };
 const repeats = Number(option('--repeats') ?? 3);
 const workerCounts = (option('--workers') ?? '0,1,2').split(',').map(Number);
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 function emit(record: Record<string, unknown>): void {
   console.log(JSON.stringify({ backend: 'node-cpu', ...record }));

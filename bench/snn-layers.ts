@@ -21,12 +21,10 @@ import {
   SpikingDeepLabHead,
 } from '../src/snn/index.ts';
 import { createRng } from '../src/util/rng.ts';
+import { benchOption, median } from './_util.ts';
 
 const args = process.argv.slice(2);
-const option = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
-};
+const option = (name: string, fallback: string) => benchOption(name, fallback, args);
 const runs = Number(option('runs', '7'));
 /** `--only lif` or `--only stack` runs one group. */
 const only = option('only', 'all');
@@ -38,12 +36,6 @@ try {
 }
 await tf.ready();
 const backend = tf.getBackend();
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 function emit(record: Record<string, unknown>): void {
   console.log(JSON.stringify({ backend, ...record }));

@@ -26,13 +26,11 @@ import {
   type HostTensors,
   selectBackend,
 } from '../src/snn/backend/index.ts';
+import { benchOption } from './_util.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
-const option = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
-};
+const option = (name: string, fallback: string) => benchOption(name, fallback, args);
 const iters = Number(option('iters', '20'));
 const only = option('only', '').split(',').filter(Boolean);
 const withTorch = !args.includes('--no-torch');

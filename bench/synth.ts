@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSyntheticDataset } from '../data-loaders/synthetic/index.ts';
+import { median } from './_util.ts';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(name);
@@ -18,10 +19,6 @@ const workers = arg('--workers', availableParallelism());
 const scenes = arg('--scenes', 1);
 const samples = arg('--samples', 20);
 const full = process.argv.includes('--full');
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
 const cpuSeconds = () => {
   const u = process.cpuUsage();

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { SpikedriveError } from '../../../src/util/errors.ts';
+import { findJsonErrorOffset, positionInText } from '../tables/json-array.ts';
 import { MAP_LOCATIONS, type MapLocation } from '../types.ts';
 import {
   type ArclinePath,
@@ -63,139 +64,19 @@ export function isMapLocation(name: string): name is MapLocation {
   return (MAP_LOCATIONS as readonly string[]).includes(name);
 }
 
-/** The line and column of a character offset, for JSON syntax errors. */
-function lineColumn(text: string, position: number): { line: number; column: number } {
-  let line = 1;
-  let lastBreak = -1;
-  for (let i = 0; i < position && i < text.length; i++) {
-    if (text.charCodeAt(i) === 10) {
-      line++;
-      lastBreak = i;
-    }
-  }
-  return { line, column: position - lastBreak };
-}
-
-/**
- * The offset of the first JSON syntax error (text.length for a premature end). Node 20's JSON.parse
- * messages do not always carry a position, so on failure we scan once more; hand-written because it only
- * needs to find the error, not build values.
- */
-export function jsonErrorOffset(text: string): number {
-  let i = 0;
-  const n = text.length;
-  const ws = () => {
-    while (i < n && (text[i] === ' ' || text[i] === '\n' || text[i] === '\r' || text[i] === '\t')) i++;
-  };
-  const fail = (): never => {
-    throw i;
-  };
-  const literal = (word: string) => {
-    if (text.startsWith(word, i)) i += word.length;
-    else {
-      for (let k = 0; k < word.length && text[i] === word[k]; k++) i++;
-      fail();
-    }
-  };
-  const string = () => {
-    i++;
-    while (i < n) {
-      const ch = text.charCodeAt(i);
-      if (ch === 34) {
-        i++;
-        return;
-      }
-      if (ch < 32) fail();
-      if (ch === 92) {
-        i++;
-        if (text[i] === 'u') {
-          for (let k = 1; k <= 4; k++)
-            if (!/[0-9a-fA-F]/.test(text[i + k] ?? '')) {
-              i += k;
-              fail();
-            }
-          i += 5;
-        } else if ('"\\/bfnrt'.includes(text[i] ?? 'x')) i++;
-        else fail();
-      } else i++;
-    }
-    fail();
-  };
-  const number = () => {
-    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
-    if (!m || m[0].length === 0) fail();
-    i += (m as RegExpExecArray)[0].length;
-  };
-  const value = (): void => {
-    ws();
-    const ch = text[i];
-    if (ch === '{') {
-      i++;
-      ws();
-      if (text[i] === '}') {
-        i++;
-        return;
-      }
-      for (;;) {
-        ws();
-        if (text[i] !== '"') fail();
-        string();
-        ws();
-        if (text[i] !== ':') fail();
-        i++;
-        value();
-        ws();
-        if (text[i] === ',') i++;
-        else if (text[i] === '}') {
-          i++;
-          return;
-        } else fail();
-      }
-    } else if (ch === '[') {
-      i++;
-      ws();
-      if (text[i] === ']') {
-        i++;
-        return;
-      }
-      for (;;) {
-        value();
-        ws();
-        if (text[i] === ',') i++;
-        else if (text[i] === ']') {
-          i++;
-          return;
-        } else fail();
-      }
-    } else if (ch === '"') string();
-    else if (ch === 't') literal('true');
-    else if (ch === 'f') literal('false');
-    else if (ch === 'n') literal('null');
-    else if (ch === '-' || (ch !== undefined && ch >= '0' && ch <= '9')) number();
-    else fail();
-  };
-  try {
-    value();
-    ws();
-    return i < n ? i : -1;
-  } catch (offset) {
-    return Math.min(offset as number, n);
-  }
-}
-
 /** Parses JSON text, naming the file and the line/column of a syntax error. */
 export function parseMapJson(text: string, file: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    const offset = jsonErrorOffset(text);
+    const offset = findJsonErrorOffset(text);
     let where: string;
     if (text.trim().length === 0) where = ' (the file is empty)';
     else if (offset >= text.length || offset < 0)
       where = ` (it ends too early, after ${text.length} characters)`;
     else {
-      const { line, column } = lineColumn(text, offset);
+      const { line, column } = positionInText(text, offset);
       where = ` at line ${line}, column ${column} (character ${offset})`;
     }
     throw new SpikedriveError(`${file}: malformed JSON${where}: ${message}`, {
