@@ -69,6 +69,8 @@ export interface EvaluationModel {
   /** The model's planning module, for the `sad` planner. */
   planning?: SadPlanning;
   energy?: { profile: HardwareProfile; method: EnergyMethod };
+  /** Modules running on an offload back end (`--offload`): recorded in the manifest and the settings. */
+  offload?: Record<string, unknown>;
 }
 
 export interface EvaluationProgress {
@@ -318,6 +320,7 @@ export async function evaluate(options: EvaluationOptions): Promise<EvaluationRe
     backend: useModel ? model?.backend.name : null,
     energy:
       useModel && model?.energy ? { profile: model.energy.profile.id, method: model.energy.method } : null,
+    ...(useModel && model?.offload ? { offload: model.offload } : {}),
   };
   const fingerprint = sha256(canonical(settings)).slice(0, 32);
 
@@ -449,6 +452,7 @@ export async function evaluate(options: EvaluationOptions): Promise<EvaluationRe
             ...(planner?.sha256 ? { sha256: planner.sha256 } : {}),
           },
       energyProfile: useModel && model?.energy ? model.energy.profile.id : 'none',
+      ...(useModel && model?.offload ? { offload: model.offload } : {}),
       bev: { xBound, yBound, rows: dataset.grid.rows, cols: dataset.grid.cols },
       nFuture: F,
       receptiveField: S,

@@ -44,6 +44,10 @@ export interface LoadEvaluationModelOptions {
   /** Count spike activity for energy and firing rates (default true; counting costs a little time). */
   instrument?: boolean;
   log?: (line: string) => void;
+  /** Called once the model is open (`--offload` installs its back ends here); what it returns runs at `dispose`. */
+  prepareModel?: (model: SadModel) => Promise<(() => void) | undefined>;
+  /** What ran where (`--offload`), recorded in the run manifest. */
+  offload?: Record<string, unknown>;
 }
 
 /** Softmax foreground probability of a [bg, fg] logit pair and its argmax (torch: the first of tied maxima). */
@@ -100,10 +104,17 @@ export class ModelPredictor implements Predictor {
   readonly config: SadConfig;
   readonly instrumented: boolean;
 
-  constructor(model: SadModel, config: SadConfig, options: { instrument?: boolean } = {}) {
+  readonly #release: (() => void) | undefined;
+
+  constructor(
+    model: SadModel,
+    config: SadConfig,
+    options: { instrument?: boolean; release?: () => void } = {},
+  ) {
     this.model = model;
     this.config = config;
     this.instrumented = options.instrument ?? true;
+    this.#release = options.release;
     this.needsInstances = config.INSTANCE_SEG.ENABLED;
     model.eval();
   }
@@ -291,6 +302,7 @@ export class ModelPredictor implements Predictor {
   }
 
   dispose(): void {
+    this.#release?.();
     this.model.dispose();
   }
 }
@@ -320,8 +332,15 @@ export async function loadEvaluationModel(
       `note: ${opened.unexpected.length} tensors of ${opened.source} were not used (e.g. ${opened.unexpected[0]})`,
     );
   }
+  let release: (() => void) | undefined;
+  try {
+    release = await options.prepareModel?.(model);
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
   const info = backendInfo();
-  const predictor = new ModelPredictor(model, config, { instrument: options.instrument });
+  const predictor = new ModelPredictor(model, config, { instrument: options.instrument, release });
   const sha256 = createHash('sha256').update(readFileSync(opened.source)).digest('hex');
   const preset = opened.meta?.notes?.preset;
   return {
@@ -343,5 +362,6 @@ export async function loadEvaluationModel(
     costWeights: { ...config.COST_FUNCTION },
     planning: model.planning ?? undefined,
     energy: { profile, method },
+    ...(options.offload ? { offload: options.offload } : {}),
   };
 }

@@ -2,11 +2,12 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { SpikedriveError } from '../../util/index.ts';
+import { type OffloadCliOptions, offloadPreparer, withOffloadOptions } from './offload.ts';
 
 const SPLITS = ['train', 'val', 'test'] as const;
 const FORMATS = ['table', 'json', 'csv', 'md'] as const;
 
-export interface EvalCommandOptions {
+export interface EvalCommandOptions extends OffloadCliOptions {
   dataroot?: string;
   version?: string;
   split: string;
@@ -157,7 +158,15 @@ export async function runEvalCommand(options: EvalCommandOptions): Promise<numbe
   }
   version = detectVersion(dataroot, version);
 
-  // The network (model inputs): the shipped model unless --checkpoint names another.
+  // The network (model inputs): the shipped model unless --checkpoint names another; `--offload` moves modules of it
+  // to nir-sim or a device (as in infer), recorded in the manifest.
+  const offload = offloadPreparer(options);
+  if (offload.prepareModel && !useModel) {
+    throw new SpikedriveError('--offload needs the model', {
+      subject: '--offload',
+      fix: 'Drop --offload, or drop --inputs ground-truth / --trajectories to evaluate the model.',
+    });
+  }
   let model: import('../../eval/evaluate.ts').EvaluationModel | undefined;
   if (useModel) {
     const { loadEvaluationModel } = await import('../../eval/model-predictor.ts');
@@ -168,6 +177,8 @@ export async function runEvalCommand(options: EvalCommandOptions): Promise<numbe
       energyProfile: options.energyProfile,
       energyMethod: options.energyMethod,
       log: (line) => process.stderr.write(`${line}\n`),
+      prepareModel: offload.prepareModel,
+      offload: offload.record,
     });
   } else if (options.checkpoint) {
     throw new SpikedriveError('--checkpoint has no effect without the model', {
@@ -231,13 +242,17 @@ export async function runEvalCommand(options: EvalCommandOptions): Promise<numbe
   } finally {
     progress.stop();
     process.off('SIGINT', onSigint);
+    if (offload.prepareModel) {
+      // Closes the offload back ends (a device connection) and reports what ran where.
+      model?.predictor.dispose();
+      if (offload.summary()) process.stderr.write(`${offload.summary()}\n`);
+    }
   }
 }
 
 /** `spikedrive eval …`: evaluates a model, a planner or a file of trajectories into a run folder. */
 export function registerEvalCommand(program: Command): Command {
-  return program
-    .command('eval')
+  return withOffloadOptions(program.command('eval'))
     .description(
       'evaluate the model (perception IoU, prediction IoU/PQ, planning L2/collision, energy, latency) into a resumable run folder',
     )

@@ -639,6 +639,8 @@ export function withOffloadOptions(command: Command): Command {
 export function offloadPreparer(o: OffloadCliOptions): {
   prepareModel?: (model: SadModel) => Promise<(() => void) | undefined>;
   summary(): string;
+  /** What ran where, for a run manifest (`offload`); undefined without `--offload`. */
+  record?: Record<string, unknown>;
 } {
   const specs = parseOffloadSpecs(o.offload ?? []);
   if (specs.size === 0) return { summary: () => '' };
@@ -667,6 +669,13 @@ export function offloadPreparer(o: OffloadCliOptions): {
       };
     },
     summary: () => lastStats,
+    record: {
+      modules: Object.fromEntries(specs),
+      fallback,
+      timeoutMs,
+      dt: 1e-4,
+      note: 'blocks on the back end are not instrumented: energy and firing rates count the host layers only',
+    },
   };
 }
 
