@@ -50,14 +50,26 @@ async function main() {
     preferences,
     rendererOpensPaths: false,
     cacheDir: join(dirname(demoCacheFolder()), 'runs'),
+    live: { checkpoint: argValues('--checkpoint')[0] ?? null, offload: argValues('--offload') },
+    log: (line) => console.error(line),
     hooks: {
       async chooseFolder(purpose) {
         if (!window) return null;
+        const file = purpose === 'plugin' || purpose === 'checkpoint';
         const result = await dialog.showOpenDialog(window, {
-          title: purpose === 'plugin' ? 'Choose a planner plugin' : `Open ${purpose}`,
-          properties: purpose === 'plugin' ? ['openFile'] : ['openDirectory'],
+          title:
+            purpose === 'plugin'
+              ? 'Choose a planner plugin'
+              : purpose === 'checkpoint'
+                ? 'Choose a model checkpoint'
+                : `Open ${purpose}`,
+          properties: file ? ['openFile'] : ['openDirectory'],
           filters:
-            purpose === 'plugin' ? [{ name: 'Planner plugin', extensions: ['ts', 'js', 'mjs'] }] : undefined,
+            purpose === 'plugin'
+              ? [{ name: 'Planner plugin', extensions: ['ts', 'js', 'mjs'] }]
+              : purpose === 'checkpoint'
+                ? [{ name: 'SAD checkpoint', extensions: ['safetensors'] }]
+                : undefined,
         });
         return result.canceled ? null : (result.filePaths[0] ?? null);
       },

@@ -1,11 +1,14 @@
 // Starting the app: Electron where its binary is installed, otherwise browser mode (the same renderer served on
-// localhost by the viewer server). With no folders named, it opens the demo world and replays a ground-truth run
-// (generated once, in a worker, while the page already shows what exists).
+// localhost by the viewer server). With no folders named, it opens the demo world and the shipped model's run on it
+// (computed once in a worker, cached beside the demo world under the checkpoint's sha256, shown while it grows); a
+// checkout without the model replays a ground-truth ("expert") run instead.
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { demoCacheFolder, ensureDemoDataset } from '../../data-loaders/synthetic/index.ts';
 import { createViewerBackend, type ViewerBackend } from './backend/backend.ts';
+import { checkpointSha256 } from './backend/model-job.ts';
 import { openPreferences } from './backend/prefs.ts';
 import { ensureRendererBuild, REPO_ROOT } from './server/build.ts';
 import { startViewerServer, type ViewerServer } from './server/server.ts';
@@ -17,6 +20,11 @@ export interface AppOptions {
   port?: number;
   open: boolean;
   demo: boolean;
+  /** Checkpoint for live compute and the demo's model run (default: the shipped model). */
+  checkpoint?: string | null;
+  /** Offload specs for model runs (`--offload perception=nir-sim`, `prediction=ws://HOST:PORT`). */
+  offload?: string[];
+  offloadFallback?: 'error' | 'host';
   /** Preferences file; null keeps them in memory. */
   preferencesPath?: string | null;
   log?: (line: string) => void;
@@ -56,7 +64,41 @@ export function demoRunFolder(): string {
   return join(dirname(demoCacheFolder()), 'runs', `${demoCacheFolder().split('/').pop()}-expert`);
 }
 
-/** Opens the demo: the world (generated on first use) and its expert run (computed once, replayed after). */
+/** The demo's model run folder: keyed by the checkpoint's sha256 (and the offload specs, when any). */
+export function demoModelRunFolder(checkpointSha256: string, offload: readonly string[] = []): string {
+  const off = offload.length
+    ? `-offload-${createHash('sha256').update(offload.join(',')).digest('hex').slice(0, 8)}`
+    : '';
+  return join(
+    dirname(demoCacheFolder()),
+    'runs',
+    `${demoCacheFolder().split('/').pop()}-model-${checkpointSha256.slice(0, 16)}${off}`,
+  );
+}
+
+function isComplete(runDir: string): boolean {
+  const manifest = join(runDir, 'manifest.json');
+  try {
+    return existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).status === 'complete';
+  } catch {
+    return false;
+  }
+}
+
+async function openExpertRun(backend: ViewerBackend, datasetId: string, log: (line: string) => void) {
+  const runDir = demoRunFolder();
+  if (isComplete(runDir)) await backend.openRunFolder(runDir);
+  else {
+    log('computing the demo run from ground truth (once; frames appear as they are written)…');
+    await backend.startGroundTruthRun(datasetId, 'expert', runDir);
+  }
+}
+
+/**
+ * Opens the demo: the world (generated on first use) and the model's run on its val scenes (computed once in the
+ * job worker, replayed after; resumed if an earlier start stopped it). Without the model, or when the model run
+ * fails, the expert run (ground truth) with a notice saying so.
+ */
 export async function openDemo(backend: ViewerBackend, log: (line: string) => void): Promise<void> {
   const notice = 'Preparing the demo world (the first start generates it: a few minutes on two cores)…';
   backend.notices.push(notice);
@@ -67,15 +109,45 @@ export async function openDemo(backend: ViewerBackend, log: (line: string) => vo
   });
   backend.notices.splice(backend.notices.indexOf(notice), 1);
   const info = await backend.openDatasetFolder(demo.dataroot);
-  const runDir = demoRunFolder();
-  const manifest = join(runDir, 'manifest.json');
-  const complete = existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).status === 'complete';
-  if (complete) await backend.openRunFolder(runDir);
-  else {
-    log('computing the demo run from ground truth (once; frames appear as they are written)…');
-    backend.notices.push('No trained model ships yet: the demo replays a ground-truth ("expert") run.');
-    await backend.startGroundTruthRun(info.datasetId, 'expert', runDir);
+  const live = backend.live;
+  if (!live.available) {
+    backend.notices.push(
+      `No trained model at ${live.checkpoint}: the demo replays a ground-truth ("expert") run.`,
+    );
+    await openExpertRun(backend, info.datasetId, log);
+    return;
   }
+  const runDir = demoModelRunFolder(checkpointSha256(live.checkpoint), live.offload);
+  if (isComplete(runDir)) {
+    await backend.openRunFolder(runDir);
+    return;
+  }
+  log(`computing the demo's model run with ${live.checkpoint} (once; frames appear as they are written)…`);
+  let job: Awaited<ReturnType<ViewerBackend['startModelRun']>>;
+  try {
+    job = await backend.startModelRun(info.datasetId, {
+      out: runDir,
+      resume: true,
+      label: `demo: ${live.checkpoint.split('/').pop()} (computed once)`,
+    });
+  } catch (error) {
+    const e = error as { message?: string; fix?: string };
+    backend.notices.push(
+      `The model could not run (${e.message}${e.fix ? ` → ${e.fix}` : ''}); the demo replays a ground-truth ("expert") run.`,
+    );
+    await openExpertRun(backend, info.datasetId, log);
+    return;
+  }
+  void backend.jobManager.finished(job.jobId)?.then(async (end) => {
+    if (end.state !== 'failed') return;
+    log(`the demo's model run failed: ${end.error}`);
+    // Frames already written stay on show (the failure is in the job list); none: fall back to the expert run.
+    if (end.runId && (await backend.runSummary({ runId: end.runId })).frames.length > 0) return;
+    backend.notices.push(
+      `The model run failed (${end.error}); the demo replays a ground-truth ("expert") run.`,
+    );
+    await openExpertRun(backend, info.datasetId, log);
+  });
 }
 
 export interface RunningApp {
@@ -95,6 +167,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       ...options.runs.flatMap((r) => ['--run', r]),
     ];
     if (!options.demo) args.push('--no-demo');
+    if (options.checkpoint) args.push('--checkpoint', options.checkpoint);
+    for (const o of options.offload ?? []) args.push('--offload', o);
     const child = spawn(electron, args, { stdio: 'inherit' });
     return { mode: 'electron', close: async () => void child.kill() };
   }
@@ -106,6 +180,12 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     preferences: openPreferences(options.preferencesPath === undefined ? undefined : options.preferencesPath),
     rendererOpensPaths: true,
     cacheDir: join(dirname(demoCacheFolder()), 'runs'),
+    live: {
+      checkpoint: options.checkpoint ?? null,
+      offload: options.offload ?? [],
+      offloadFallback: options.offloadFallback,
+    },
+    log,
   });
   const server = await startViewerServer({ backend, staticDir: build.dir, port: options.port });
   log(`spikedrive viewer: ${server.openUrl}`);

@@ -13,6 +13,12 @@ export const PLANNER_CHOICE = z.union([
 ]);
 export type PlannerChoice = z.infer<typeof PLANNER_CHOICE>;
 
+/** An offload spec as `spikedrive infer --offload` takes it: perception=nir-sim, prediction=ws://HOST:PORT. */
+export const OFFLOAD_SPEC = z
+  .string()
+  .max(300)
+  .regex(/^[a-z_]+=(nir-sim|wss?:\/\/[^\s]+)$/, 'MODULE=nir-sim or MODULE=ws://HOST:PORT');
+
 export const preferencesSchema = z
   .object({
     window: z
@@ -55,17 +61,33 @@ export const API_REQUESTS = {
     .strict(),
   listPlanners: z.object({}).strict(),
   replan: z.object({ runId: id, token, planner: PLANNER_CHOICE }).strict(),
-  startJob: z
-    .object({
-      kind: z.literal('ground-truth-run'),
-      datasetId: id,
-      planner: z.enum(['expert', 'cost-only', 'constant-velocity']),
-    })
-    .strict(),
+  startJob: z.discriminatedUnion('kind', [
+    z
+      .object({
+        kind: z.literal('ground-truth-run'),
+        datasetId: id,
+        planner: z.enum(['expert', 'cost-only', 'constant-velocity']),
+      })
+      .strict(),
+    z
+      .object({
+        kind: z.literal('model-run'),
+        datasetId: id,
+        /** Checkpoint file; absent = the app's default (the shipped model, or `spikedrive app --checkpoint`). */
+        checkpoint: path.optional(),
+        /** Default `sad` (through the model). */
+        planner: PLANNER_CHOICE.optional(),
+        /** `MODULE=BACKEND` as `spikedrive infer --offload`; absent = the app's `--offload`. */
+        offload: z.array(OFFLOAD_SPEC).max(3).optional(),
+        split: z.enum(['train', 'val']).optional(),
+        limit: z.number().int().min(1).max(100000).optional(),
+      })
+      .strict(),
+  ]),
   jobs: z.object({}).strict(),
   cancelJob: z.object({ jobId: id }).strict(),
   browse: z.object({ path: path.optional() }).strict(),
-  chooseFolder: z.object({ purpose: z.enum(['dataset', 'run', 'plugin']) }).strict(),
+  chooseFolder: z.object({ purpose: z.enum(['dataset', 'run', 'plugin', 'checkpoint']) }).strict(),
   getPreferences: z.object({}).strict(),
   setPreferences: z.object({ preferences: preferencesSchema }).strict(),
   saveFile: z
@@ -245,6 +267,16 @@ export interface StartupInfo {
   profiles: { id: string; name: string }[];
   preferences: Preferences;
   notices: string[];
+  /** Live compute defaults: the checkpoint model jobs read unless told otherwise, and the offload specs. */
+  live: LiveInfo;
+}
+
+export interface LiveInfo {
+  /** The default checkpoint's path (the shipped model unless `spikedrive app --checkpoint`). */
+  checkpoint: string;
+  /** Whether that file exists. */
+  available: boolean;
+  offload: string[];
 }
 
 export interface BrowseResult {

@@ -5,6 +5,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { listHardwareProfiles } from '../../energy/index.ts';
+import { SHIPPED_MODEL_PATH } from '../../pipeline/shipped.ts';
 import {
   BUILTIN_PLANNERS,
   builtinPlanner,
@@ -19,6 +20,7 @@ import type {
   ApiRequest,
   ApiResponses,
   BrowseResult,
+  LiveInfo,
   PlannerInfo,
   StartupInfo,
   ViewerApi,
@@ -26,6 +28,7 @@ import type {
 import { observationFromFrame } from '../run/observation.ts';
 import { DatasetSession, findVersions } from './datasets.ts';
 import { JobManager } from './jobs.ts';
+import { checkModelCheckpoint } from './model-job.ts';
 import type { PreferencesStore } from './prefs.ts';
 import { FolderGuard } from './roots.ts';
 import { RunSession } from './runs.ts';
@@ -43,11 +46,40 @@ export interface BackendOptions {
   guard?: FolderGuard;
   notices?: string[];
   hooks?: HostHooks;
+  /** Live compute defaults (`spikedrive app --checkpoint/--offload`). */
+  live?: LiveOptions;
+  log?: (line: string) => void;
 }
+
+export interface LiveOptions {
+  /** Checkpoint model jobs read by default; null/absent = the shipped model. */
+  checkpoint?: string | null;
+  /** Offload specs applied to model jobs by default (perception=nir-sim, prediction=ws://HOST:PORT). */
+  offload?: string[];
+  offloadFallback?: 'error' | 'host';
+  /** Tensor back end of model jobs (default auto). */
+  backend?: string;
+}
+
+export interface ModelRunOptions {
+  /** Checkpoint; absent = the live default. */
+  checkpoint?: string | null;
+  planner?: string;
+  /** Offload specs; absent = the live default. */
+  offload?: string[];
+  out?: string;
+  /** Continue a partial run of the same settings in `out` (the demo's cached run). */
+  resume?: boolean;
+  split?: 'train' | 'val';
+  limit?: number;
+  label?: string;
+}
+
+const OFFLOAD_MODULES = ['perception', 'prediction', 'planning'];
 
 /** What only a shell can do (native dialogs); the browser answers these in the page instead. */
 export interface HostHooks {
-  chooseFolder?(purpose: 'dataset' | 'run' | 'plugin'): Promise<string | null>;
+  chooseFolder?(purpose: 'dataset' | 'run' | 'plugin' | 'checkpoint'): Promise<string | null>;
   saveFile?(name: string, bytes: Uint8Array): Promise<string | null>;
 }
 
@@ -63,6 +95,15 @@ export interface ViewerBackend extends ViewerApi {
     planner: 'expert' | 'cost-only' | 'constant-velocity',
     out?: string,
   ): Promise<ApiResponses['startJob']>;
+  /**
+   * Starts a model run job (the SAD model through the evaluator, in a worker) over an opened dataset. A missing or
+   * unreadable checkpoint, or a bad offload spec, is refused here with a SpikedriveError naming it; the run opens
+   * (in the background) as soon as its manifest exists.
+   */
+  startModelRun(datasetId: string, options?: ModelRunOptions): Promise<ApiResponses['startJob']>;
+  /** Resolves once a job's run is open in this backend (or the job ended without one). */
+  jobRunOpened(jobId: string): Promise<string | null>;
+  readonly live: LiveInfo;
   notices: string[];
   close(): Promise<void>;
 }
@@ -72,7 +113,15 @@ export function createViewerBackend(options: BackendOptions): ViewerBackend {
   const prefs = options.preferences;
   const datasets = new Map<string, DatasetSession>();
   const runs = new Map<string, RunSession>();
-  const jobs = new JobManager();
+  const jobs = new JobManager({ log: options.log });
+  const runOpened = new Map<string, Promise<string | null>>();
+  const live: LiveInfo = {
+    checkpoint: resolve(options.live?.checkpoint ?? SHIPPED_MODEL_PATH),
+    get available() {
+      return existsSync(this.checkpoint);
+    },
+    offload: [...(options.live?.offload ?? [])],
+  };
   const planners = new Map<string, Promise<PlannerInstance>>();
   const notices = [...(options.notices ?? []), ...prefs.warnings];
   let nextId = 1;
@@ -129,6 +178,25 @@ export function createViewerBackend(options: BackendOptions): ViewerBackend {
     return session.info();
   }
 
+  /** Opens the run a job writes as soon as its manifest exists (polling while the job runs). */
+  function watchJobRun(jobId: string, dir: string): Promise<string | null> {
+    const opened = (async () => {
+      while (!existsSync(join(dir, 'manifest.json')) && jobs.get(jobId)?.state === 'running')
+        await new Promise((r) => setTimeout(r, 100));
+      if (!existsSync(join(dir, 'manifest.json'))) return null;
+      try {
+        const r = await openRunFolder(dir);
+        jobs.setRun(jobId, r.runId);
+        return r.runId;
+      } catch (error) {
+        notices.push(`the run ${dir} could not be opened: ${(error as Error).message}`);
+        return null;
+      }
+    })();
+    runOpened.set(jobId, opened);
+    return opened;
+  }
+
   async function startGroundTruthRun(
     datasetId: string,
     planner: 'expert' | 'cost-only' | 'constant-velocity',
@@ -141,16 +209,57 @@ export function createViewerBackend(options: BackendOptions): ViewerBackend {
       `${planner} run on ${d.nusc.version}`,
     );
     // Open the run as soon as its manifest exists, so frames show while they are written.
-    for (let i = 0; i < 600 && !existsSync(join(dir, 'manifest.json')); i++) {
-      const state = jobs.get(info.jobId)?.state;
-      if (state !== 'running') break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    if (existsSync(join(dir, 'manifest.json'))) {
-      const r = await openRunFolder(dir);
-      jobs.setRun(info.jobId, r.runId);
-    }
+    await watchJobRun(info.jobId, dir);
     return jobs.get(info.jobId) ?? info;
+  }
+
+  async function startModelRun(datasetId: string, run: ModelRunOptions = {}) {
+    const d = dataset(datasetId);
+    const checkpoint = checkModelCheckpoint(
+      run.checkpoint === undefined
+        ? live.checkpoint
+        : run.checkpoint === null
+          ? null
+          : resolve(run.checkpoint),
+    );
+    const offload = run.offload ?? live.offload;
+    for (const spec of offload) {
+      const module = spec.split('=')[0];
+      if (!/^[a-z_]+=(nir-sim|wss?:\/\/\S+)$/.test(spec) || !OFFLOAD_MODULES.includes(module)) {
+        throw new SpikedriveError(`offload "${spec}" is not MODULE=BACKEND`, {
+          subject: '--offload',
+          fix: 'Use e.g. perception=nir-sim or prediction=ws://127.0.0.1:7300 (modules: perception, prediction, planning).',
+        });
+      }
+    }
+    const planner = run.planner ?? 'sad';
+    const dir =
+      run.out ??
+      join(
+        options.cacheDir,
+        `model-run-${planner.replace(/[^a-z0-9-]/gi, '_').slice(-40)}-${Date.now().toString(36)}`,
+      );
+    const name = checkpoint.split('/').pop() ?? checkpoint;
+    const info = jobs.start(
+      {
+        kind: 'model-run',
+        dataroot: d.dataroot,
+        version: d.nusc.version,
+        out: dir,
+        checkpoint,
+        planner,
+        offload,
+        offloadFallback: options.live?.offloadFallback,
+        split: run.split,
+        limit: run.limit,
+        backend: options.live?.backend,
+        resume: run.resume,
+      },
+      run.label ??
+        `${name} · ${planner}${offload.length ? ` · ${offload.join(', ')}` : ''} on ${d.nusc.version}`,
+    );
+    void watchJobRun(info.jobId, dir);
+    return info;
   }
 
   function plannerList(): PlannerInfo[] {
@@ -174,7 +283,7 @@ export function createViewerBackend(options: BackendOptions): ViewerBackend {
         ...(needsModel
           ? {
               reason:
-                'needs the model’s front-camera feature and GRU weights: live mode with a trained model',
+                're-planning a stored frame needs the model’s features: compute a model run (Compute…), whose plan is the sad planner’s',
             }
           : {}),
       });
@@ -235,6 +344,7 @@ export function createViewerBackend(options: BackendOptions): ViewerBackend {
         profiles: listHardwareProfiles().map((p) => ({ id: p.id, name: p.name })),
         preferences: prefs.get(),
         notices: [...notices],
+        live: { checkpoint: live.checkpoint, available: live.available, offload: [...live.offload] },
       };
     },
     async openDataset({ path, version }) {
@@ -308,8 +418,26 @@ export function createViewerBackend(options: BackendOptions): ViewerBackend {
         elapsedMs: performance.now() - started,
       };
     },
-    async startJob({ datasetId, planner }) {
-      return startGroundTruthRun(datasetId, planner);
+    async startJob(request) {
+      if (request.kind === 'ground-truth-run') return startGroundTruthRun(request.datasetId, request.planner);
+      const planner = request.planner
+        ? 'builtin' in request.planner
+          ? request.planner.builtin
+          : admit(request.planner.plugin)
+        : undefined;
+      let checkpoint: string | undefined;
+      if (request.checkpoint !== undefined) {
+        // Named by the renderer: it must exist (a clear notice) and lie where the user may read.
+        checkModelCheckpoint(resolve(request.checkpoint));
+        checkpoint = admit(request.checkpoint);
+      }
+      return startModelRun(request.datasetId, {
+        checkpoint,
+        planner,
+        offload: request.offload,
+        split: request.split,
+        limit: request.limit,
+      });
     },
     async jobs() {
       return jobs.list();
@@ -376,6 +504,9 @@ export function createViewerBackend(options: BackendOptions): ViewerBackend {
     openDatasetFolder,
     openRunFolder,
     startGroundTruthRun,
+    startModelRun,
+    jobRunOpened: (jobId: string) => runOpened.get(jobId) ?? Promise.resolve(null),
+    live,
     async close() {
       await jobs.close();
       for (const p of planners.values()) await (await p.catch(() => null))?.dispose();
