@@ -2,8 +2,9 @@
 //   offload-nir-sim-blocks     an encoder-like stack (MS down-sampling + 2 MS conv blocks, [4, 1, 56, 120, 48]) in
 //                              nir-sim vs the tfjs forward it stands in for (bit-identical outputs), ms and neuron·steps/s
 //   offload-nir-sim-recurrent  the snnTorch Braille graph (recurrent CubaLIF, step by step), steps/s
-//   offload-protocol-rtt-*     round trip over loopback WebSocket (server thread + blocking client): a small spike
-//                              tensor (LIF of 1 k neurons, T = 4) and a feature map block (same stack, real input)
+//   offload-protocol-rtt-*     round trip over loopback WebSocket (server thread on the same tfjs back end + blocking
+//                              client): a small spike tensor (LIF of 1 k neurons, T = 4) and a feature map block
+//                              (same stack, real input); overhead = round trip − the device's own compute, per call
 //   offload-nir-write-read     export + HDF5 write and read of the stack's graph, bytes on disk
 //   offload-fpga-fixed         the stack's int8 fixed-point integer reference, ms per sample
 // Times are medians over --runs (default 5) after one warm-up. Other jobs share the machine's cores.
@@ -135,9 +136,9 @@ const { graph } = exportToNir(stack, { inputShapes: [[24, 112, 240]] });
 
 // Protocol round trips over loopback.
 {
-  const worker = new Worker(new URL('./_offload-server.mjs', import.meta.url));
-  const url = await new Promise<string>((resolve) =>
-    worker.once('message', (m: { url: string }) => resolve(m.url)),
+  const worker = new Worker(new URL('./_offload-server.mjs', import.meta.url), { workerData: { backend } });
+  const { url, backend: serverBackend } = await new Promise<{ url: string; backend: string }>((resolve) =>
+    worker.once('message', (m: { url: string; backend: string }) => resolve(m)),
   );
   const client = SyncAcceleratorClient.connect(url, { requestTimeoutMs: 120000 });
   const lif = new LifNode({});
@@ -154,16 +155,19 @@ const { graph } = exportToNir(stack, { inputShapes: [[24, 112, 240]] });
     const values = input.dataSync() as Float32Array;
     const sent0 = client.bytesSent;
     const recv0 = client.bytesReceived;
-    let computeMs = 0;
+    const computeMs: number[] = [];
     const ms = time(() => {
-      computeMs = client.run(name, [{ name: 'input', shape: [...input.shape], values }], true).computeMs;
+      computeMs.push(client.run(name, [{ name: 'input', shape: [...input.shape], values }], true).computeMs);
     });
+    // Per call: wall time minus the device's own compute (the warm-up call is the first of computeMs).
+    const overhead = ms.map((m, i) => m - computeMs[i + 1]);
     const calls = runs + 1;
     emit({
       bench: `offload-protocol-rtt-${name}`,
+      server_backend: serverBackend,
       rtt_ms: Number(median(ms).toFixed(2)),
-      device_compute_ms: Number(computeMs.toFixed(2)),
-      overhead_ms: Number((median(ms) - computeMs).toFixed(2)),
+      device_compute_ms: Number(median(computeMs.slice(1)).toFixed(2)),
+      overhead_ms: Number(median(overhead).toFixed(2)),
       bytes_sent_per_call: Math.round((client.bytesSent - sent0) / calls),
       bytes_received_per_call: Math.round((client.bytesReceived - recv0) / calls),
     });
