@@ -1,19 +1,122 @@
-// `npm run bench -- viewer`: frame time of the BEV view with every layer on (medians over a replay), and the time
-// from starting the app server to the first rendered frame, in headless Debian chromium (SwiftShader WebGL).
-// Uses the demo world and its expert run from the cache (run `npm start` once first to make them).
+// `npm run bench -- viewer [--checkpoint FILE] [--only start]`: frame time of the BEV view with every layer on
+// (medians over a replay), the time from starting the app server in-process to the first rendered frame with
+// predictions and trajectories, and the time from `spikedrive app` (what `npm start` runs, browser mode) to that
+// frame in headless Debian chromium (SwiftShader WebGL). Uses the demo world and its run from the cache when they
+// exist (run `npm start` once first); with `--only start` it measures the command's start only, once (to time a
+// cold start: move ~/.cache/spikedrive aside first).
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Page } from 'playwright-core';
 import { demoCacheFolder } from '../data-loaders/synthetic/index.ts';
-import { demoRunFolder, startApp } from '../src/viewer/app.ts';
+import { startApp } from '../src/viewer/app.ts';
+import { REPO_ROOT } from '../src/viewer/server/build.ts';
 import { CHROMIUM_FLAGS } from '../test/e2e/viewer.e2e.ts';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-if (!existsSync(demoCacheFolder()) || !existsSync(`${demoRunFolder()}/manifest.json`)) {
+const arg = (flag: string) => {
+  const i = process.argv.indexOf(flag);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+const checkpoint = arg('--checkpoint') ?? null;
+const only = arg('--only');
+
+/** Waits until the page shows a run frame (predictions and the planned trajectory) fully drawn. */
+async function waitModelFrame(page: Page, timeoutMs: number): Promise<string> {
+  await page.waitForFunction(
+    () => {
+      type W = {
+        __spikedrive: {
+          loader: { current: { token: string; primary: { arrays: Map<string, unknown> } | null } | null };
+          currentToken(): string | null;
+        };
+      };
+      const v = (window as unknown as W).__spikedrive;
+      const current = v?.loader.current;
+      return (
+        current?.primary?.arrays.has('plannedTrajectory') === true &&
+        current.token === v.currentToken() &&
+        document.body.dataset.renderedToken === current.token
+      );
+    },
+    null,
+    { timeout: timeoutMs, polling: 100 },
+  );
+  return page.evaluate(() =>
+    (
+      window as unknown as { __spikedrive: { store: { getState(): { runs: { label: string }[] } } } }
+    ).__spikedrive.store
+      .getState()
+      .runs.map((r) => r.label)
+      .join(' | '),
+  );
+}
+
+/** `node bin/spikedrive.js app --browser --no-open` → first frame with predictions and trajectories in the page. */
+async function cliStart(): Promise<Record<string, number | string>> {
+  const t0 = performance.now();
+  const args = ['bin/spikedrive.js', 'app', '--browser', '--no-open', '--no-preferences'];
+  if (checkpoint) args.push('--checkpoint', checkpoint);
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr.on('data', (chunk: Buffer) => {
+      log += chunk.toString();
+      const m = /spikedrive viewer: (http\S+)/.exec(log);
+      if (m) resolve(m[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`spikedrive app exited with ${code}:\n${log}`)));
+  });
+  const urlMs = performance.now() - t0;
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_FLAGS,
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    await page.goto(url);
+    await page.waitForFunction(() => Boolean(document.body.dataset.renderedToken), null, {
+      timeout: 900_000,
+    });
+    const anyFrameMs = performance.now() - t0;
+    const runs = await waitModelFrame(page, 900_000);
+    return {
+      url_ms: Math.round(urlMs),
+      first_view_ms: Math.round(anyFrameMs),
+      first_frame_ms: Math.round(performance.now() - t0),
+      runs,
+    };
+  } finally {
+    await browser.close();
+    child.kill('SIGINT');
+    await new Promise((r) => child.once('exit', r));
+  }
+}
+
+const cached = existsSync(join(demoCacheFolder(), 'v1.0-mini', 'sample.json'));
+if (only === 'start') {
+  const r = await cliStart();
+  console.log(
+    JSON.stringify({
+      bench: 'viewer-npm-start-first-frame',
+      backend: 'chromium-swiftshader',
+      ...r,
+      demo_world_cached_before: cached,
+      load_avg_1m: Number(loadavg()[0].toFixed(2)),
+      note: 'spikedrive app --browser --no-open → first frame with predictions and trajectories drawn; 2 shared cores',
+    }),
+  );
+  process.exit(0);
+}
+if (!cached) {
   console.error('bench viewer: run `npm start` once first (it makes the demo world and its run)');
   process.exit(2);
 }
 const startups: number[] = [];
 const frameTimes: number[] = [];
+let runLabels = '';
 for (let rep = 0; rep < 3; rep++) {
   const t0 = performance.now();
   const app = await startApp({
@@ -23,6 +126,7 @@ for (let rep = 0; rep < 3; rep++) {
     open: false,
     demo: true,
     preferencesPath: null,
+    checkpoint,
     log: () => {},
   });
   const browser = await chromium.launch({
@@ -32,13 +136,7 @@ for (let rep = 0; rep < 3; rep++) {
   });
   const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
   await page.goto(app.server?.openUrl ?? '');
-  await page.waitForFunction(
-    () =>
-      document.body.dataset.renderedToken &&
-      document.querySelector('[data-testid=position]')?.textContent?.includes('no run frame') === false,
-    null,
-    { timeout: 120_000 },
-  );
+  runLabels = await waitModelFrame(page, 600_000);
   startups.push(performance.now() - t0);
   const times = await page.evaluate(async () => {
     type W = {
@@ -68,8 +166,10 @@ console.log(
   JSON.stringify({
     bench: 'viewer-bev-frame-all-layers',
     backend: 'chromium-swiftshader',
-    frame_ms: median(frameTimes),
+    frame_ms: Number(median(frameTimes).toFixed(1)),
     frames: frameTimes.length,
+    run: runLabels,
+    load_avg_1m: Number(loadavg()[0].toFixed(2)),
     note: 'rebuild of every layer from the frame + render + rAF; 2 shared cores',
   }),
 );
@@ -77,8 +177,22 @@ console.log(
   JSON.stringify({
     bench: 'viewer-start-to-first-frame',
     backend: 'chromium-swiftshader',
-    first_frame_ms: median(startups),
+    first_frame_ms: Math.round(median(startups)),
     runs: startups.length,
-    note: 'demo world and run cached, renderer built',
+    run: runLabels,
+    load_avg_1m: Number(loadavg()[0].toFixed(2)),
+    note: 'in-process app server → first frame with predictions and trajectories; demo world and run cached, renderer built',
   }),
 );
+const cli = await cliStart();
+console.log(
+  JSON.stringify({
+    bench: 'viewer-npm-start-first-frame',
+    backend: 'chromium-swiftshader',
+    ...cli,
+    demo_world_cached_before: true,
+    load_avg_1m: Number(loadavg()[0].toFixed(2)),
+    note: 'spikedrive app --browser --no-open → first frame with predictions and trajectories drawn; 2 shared cores',
+  }),
+);
+process.exit(0);

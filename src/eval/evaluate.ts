@@ -411,7 +411,7 @@ export async function evaluate(options: EvaluationOptions): Promise<EvaluationRe
   try {
     const plannerLabel = trajectoriesMode
       ? (trajectories?.model ?? 'trajectories')
-      : (planner?.name ?? 'planner');
+      : (planner?.name ?? plannerSpec ?? 'planner');
     const manifestBase = {
       label: `${plannerLabel} · ${trajectoriesMode ? 'trajectories' : inputs} · ${spec.version} ${split ?? 'scenes'}`,
       spikedrive: { version: '0.1.0', ...(gitCommit() ? { gitCommit: gitCommit() as string } : {}) },

@@ -90,6 +90,9 @@ toolbar.append(
   brand,
   button('Open dataset…', 'open-dataset', 'Open a nuScenes dataroot', () => openFolder('dataset')),
   button('Open run…', 'open-run', 'Open a run folder from spikedrive eval', () => openFolder('run')),
+  button('Compute…', 'compute', 'Compute a run with the SAD model (live, in a worker)', () =>
+    computeDialog(),
+  ),
   el('label', {}, 'A'),
   runA,
   el('label', {}, 'B'),
@@ -492,6 +495,13 @@ async function openPath(kind: 'dataset' | 'run', path: string) {
   }
 }
 
+function seekToken(token: string) {
+  store.getState().scenes.forEach((scene, si) => {
+    const fi = scene.samples.findIndex((x) => x.token === token);
+    if (fi >= 0) seek(si, fi);
+  });
+}
+
 async function addRun(info: RunInfo) {
   const startup = info.datasetId ? await client.startup({}) : null;
   store.setState((s) => ({
@@ -536,9 +546,17 @@ async function openFolder(kind: 'dataset' | 'run') {
   browseDialog(kind, null);
 }
 
-function browseDialog(kind: 'dataset' | 'run' | 'plugin', start: string | null) {
+function browseDialog(
+  kind: 'dataset' | 'run' | 'plugin' | 'checkpoint',
+  start: string | null,
+  onFile?: (path: string) => void,
+) {
   const { box, body } = dialog(
-    kind === 'plugin' ? 'Choose a planner plugin file' : `Open ${kind}`,
+    kind === 'plugin'
+      ? 'Choose a planner plugin file'
+      : kind === 'checkpoint'
+        ? 'Choose a model checkpoint (.safetensors)'
+        : `Open ${kind}`,
     `browse-${kind}`,
   );
   const input = el('input', {
@@ -547,10 +565,16 @@ function browseDialog(kind: 'dataset' | 'run' | 'plugin', start: string | null) 
     placeholder: 'folder path',
   }) as HTMLInputElement;
   const list = el('ul', { class: 'browse-list' });
+  // A path the user typed is never overwritten by a listing that arrives later.
+  let typed = false;
+  input.addEventListener('input', () => {
+    typed = true;
+  });
   const openBtn = button('Open', 'browse-open', 'Open the path typed above', () => {
     box.close();
-    if (kind === 'plugin') store.setState({ planner: { plugin: input.value } });
-    else void openPath(kind, input.value);
+    if (onFile) onFile(input.value);
+    else if (kind === 'plugin') store.setState({ planner: { plugin: input.value } });
+    else if (kind === 'dataset' || kind === 'run') void openPath(kind, input.value);
   });
   body.append(
     input,
@@ -561,11 +585,14 @@ function browseDialog(kind: 'dataset' | 'run' | 'plugin', start: string | null) 
   const show = async (path: string | null) => {
     try {
       const r = await client.browse(path ? { path } : {});
-      input.value = r.path;
+      if (!typed) input.value = r.path;
       list.replaceChildren();
       if (r.parent) {
         const up = el('li', { class: 'folder' }, '..');
-        up.addEventListener('click', () => void show(r.parent));
+        up.addEventListener('click', () => {
+          typed = false;
+          void show(r.parent);
+        });
         list.append(up);
       }
       for (const entry of r.entries) {
@@ -577,7 +604,10 @@ function browseDialog(kind: 'dataset' | 'run' | 'plugin', start: string | null) 
         const full = `${r.path.replace(/\/$/, '')}/${entry.name}`;
         li.addEventListener('click', () => {
           if (entry.kind === 'file') input.value = full;
-          else void show(full);
+          else {
+            typed = false;
+            void show(full);
+          }
         });
         list.append(li);
       }
@@ -596,6 +626,98 @@ async function choosePlugin() {
     return;
   }
   browseDialog('plugin', null);
+}
+
+/** Jobs started from this page (their runs become run A when they open). */
+const startedHere = new Set<string>();
+
+/** Live compute: the SAD model over the open dataset in the job worker; the run opens while it grows. */
+function computeDialog() {
+  const s = store.getState();
+  const dataset = s.datasets.find((d) => d.datasetId === primaryRun(s)?.datasetId) ?? s.datasets[0];
+  const { box, body } = dialog('Compute a run with the model', 'compute-dialog');
+  if (!dataset) {
+    body.append(
+      el('p', {}, 'Open a dataset first (Open dataset…): the model computes frames of its samples.'),
+      button('Close', 'compute-cancel', 'Close', () => box.close()),
+    );
+    return;
+  }
+  const checkpoint = el('input', {
+    type: 'text',
+    'data-testid': 'compute-checkpoint',
+    placeholder: s.live?.checkpoint ?? 'models/sad-cpu-small.safetensors',
+    title: 'Empty: the default model (shipped, or spikedrive app --checkpoint)',
+  }) as HTMLInputElement;
+  const pick = button('…', 'compute-browse', 'Choose a checkpoint file', async () => {
+    if (client.transport === 'electron') {
+      const { path } = await client.chooseFolder({ purpose: 'checkpoint' });
+      if (path) checkpoint.value = path;
+    } else {
+      const start = (checkpoint.value || s.live?.checkpoint || '').replace(/\/[^/]*$/, '') || null;
+      browseDialog('checkpoint', start, (path) => {
+        checkpoint.value = path;
+      });
+    }
+  });
+  const planner = el('select', { 'data-testid': 'compute-planner' });
+  planner.append(
+    new Option('sad (through the model)', 'sad'),
+    new Option('cost-only', 'cost-only'),
+    new Option('constant-velocity', 'constant-velocity'),
+    new Option('expert (GT future)', 'expert'),
+  );
+  const split = el('select', { 'data-testid': 'compute-split' });
+  split.append(new Option('val scenes', 'val'), new Option('train scenes', 'train'));
+  const offload = el('input', {
+    type: 'text',
+    'data-testid': 'compute-offload',
+    placeholder: 'none (e.g. perception=nir-sim, prediction=ws://127.0.0.1:7300)',
+  }) as HTMLInputElement;
+  offload.value = (s.live?.offload ?? []).join(', ');
+  const start = button('Start', 'compute-start', 'Start computing (cancel from the job list)', async () => {
+    try {
+      const specs = offload.value
+        .split(/[,\s]+/)
+        .map((x) => x.trim())
+        .filter(Boolean);
+      const job = await client.startJob({
+        kind: 'model-run',
+        datasetId: dataset.datasetId,
+        ...(checkpoint.value.trim() ? { checkpoint: checkpoint.value.trim() } : {}),
+        planner: { builtin: planner.value },
+        offload: specs,
+        split: split.value as 'val',
+      });
+      box.close();
+      startedHere.add(job.jobId);
+      notify('info', `computing: ${job.label} (frames appear as they are written)`);
+    } catch (error) {
+      const e = error as Error & { fix?: string };
+      notify('error', e.message, e.fix);
+    }
+  });
+  const live = s.live;
+  body.append(
+    el('label', {}, 'Checkpoint'),
+    el('div', { class: 'row' }),
+    el('label', {}, 'Planner'),
+    planner,
+    el('label', {}, 'Samples'),
+    split,
+    el('label', {}, 'Offload (MODULE=BACKEND, comma-separated)'),
+    offload,
+    el(
+      'p',
+      { class: 'hint' },
+      live && !live.available
+        ? `The default model ${live.checkpoint} is missing: name a checkpoint above.`
+        : `Runs on ${dataset.version} of ${dataset.dataroot}; a worker computes frames, this view shows them as they arrive.`,
+    ),
+    start,
+    button('Cancel', 'compute-cancel', 'Close', () => box.close()),
+  );
+  body.querySelector('.row')?.append(checkpoint, pick);
 }
 
 function preferencesDialog() {
@@ -679,6 +801,16 @@ client.onMenu((command) => {
 });
 
 // ------------------------------------------------------------------------------------------------ start-up and polling
+const shownNotices = new Set<string>();
+/** Host notices (demo preparing, no model, fall-backs), each shown once. */
+function showNotices(list: readonly string[]) {
+  for (const n of list) {
+    if (shownNotices.has(n)) continue;
+    shownNotices.add(n);
+    notify('info', n);
+  }
+}
+
 async function poll() {
   const s = store.getState();
   try {
@@ -691,18 +823,44 @@ async function poll() {
         preferences: startup.preferences,
         datasets: startup.datasets,
         jobs: startup.jobs,
+        live: startup.live,
         speed: startup.preferences.playbackSpeed ?? s.speed,
         loop: startup.preferences.loop ?? s.loop,
         energyProfile: s.energyProfile ?? startup.preferences.energyProfile ?? null,
       });
-      if (s.mode === 'loading') for (const n of startup.notices) notify('info', n);
+      showNotices(startup.notices);
       if (s.planners.length === 0) store.setState({ planners: await client.listPlanners({}) });
       for (const run of startup.runs) if (!known.has(run.runId)) await addRun(run);
       refreshScenes();
     }
     const running = store.getState().runs.filter((r) => r.status === 'running');
-    if (running.length > 0 || store.getState().jobs.some((j) => j.state === 'running')) {
-      const jobs = await client.jobs({});
+    // Jobs are asked for on every tick (one small request): a job the host started on its own (the demo's model
+    // run) shows up here even when the page loaded before it began.
+    const jobs = store.getState().mode === 'loading' ? [] : await client.jobs({});
+    const before = store.getState();
+    const jobsChanged = JSON.stringify(jobs) !== JSON.stringify(before.jobs);
+    if (running.length > 0 || jobsChanged) {
+      // A job that failed since the last poll: say why (a missing checkpoint, an offload device that is gone…).
+      let ended = false;
+      for (const j of jobs) {
+        const was = before.jobs.find((b) => b.jobId === j.jobId);
+        if (j.state !== 'running' && (!was || was.state === 'running')) ended = true;
+        if (j.state === 'failed' && (!was || was.state === 'running'))
+          notify('error', `${j.label} failed: ${j.error ?? 'unknown error'}`);
+      }
+      // The host may have said more when a job ended (e.g. the demo fell back to the expert run).
+      if (ended) showNotices((await client.startup({})).notices);
+      // Runs that jobs opened since (a live model run): add them; one the user started here becomes run A.
+      for (const j of jobs) {
+        if (j.runId && !store.getState().runs.some((r) => r.runId === j.runId)) {
+          await addRun(await client.runSummary({ runId: j.runId }));
+          if (startedHere.has(j.jobId)) {
+            const previous = store.getState().primaryRunId;
+            selectPrimaryRun(j.runId);
+            if (previous && previous !== j.runId) store.setState({ compareRunId: previous });
+          }
+        }
+      }
       const updated = await Promise.all(running.map((r) => client.runSummary({ runId: r.runId })));
       store.setState((st) => ({
         jobs,
@@ -710,6 +868,14 @@ async function poll() {
       }));
       refreshScenes();
       for (const u of updated) void loadSeries(u.runId);
+      // The shown run got its first frames while the cursor is on a sample it has none for: go to its first frame.
+      const st = store.getState();
+      const primary = primaryRun(st);
+      const had = before.runs.find((r) => r.runId === primary?.runId)?.frames.length ?? 0;
+      if (primary && had === 0 && primary.frames.length > 0) {
+        const token = currentToken(st);
+        if (!primary.frames.some((f) => f.token === token)) seekToken(primary.frames[0].token);
+      }
     }
   } catch (error) {
     notify('error', (error as Error).message);

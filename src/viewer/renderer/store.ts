@@ -4,6 +4,7 @@ import { createStore } from 'zustand/vanilla';
 import type {
   DatasetInfo,
   JobInfo,
+  LiveInfo,
   PlannerChoice,
   PlannerInfo,
   Preferences,
@@ -71,6 +72,8 @@ export interface ViewerState {
   planners: PlannerInfo[];
   planner: PlannerChoice | { builtin: 'run' };
   jobs: JobInfo[];
+  /** Live compute defaults from the host (checkpoint, offload). */
+  live: LiveInfo | null;
   /** Sample token whose data is fully drawn (e2e tests and playback wait on it). */
   renderedToken: string | null;
 }
@@ -102,6 +105,7 @@ export function initialState(): ViewerState {
     planners: [],
     planner: { builtin: 'run' },
     jobs: [],
+    live: null,
     renderedToken: null,
   };
 }
