@@ -31,8 +31,32 @@ try {
   const runB = join(root, 'run-cost-only');
   await writeGroundTruthRun({ dataroot, version: 'v1.0-mini', out: runA, planner: 'expert' });
   await writeGroundTruthRun({ dataroot, version: 'v1.0-mini', out: runB, planner: 'cost-only' });
+  // A randomly initialised cpu-tiny checkpoint sized for the world's 400×225 images (live compute step).
+  const { applyOverride, loadSadConfig, SadModel, saveCheckpoint } = await import(
+    '../../src/pipeline/index.ts'
+  );
+  let config = loadSadConfig('cpu-tiny');
+  for (const o of ['IMAGE.ORIGINAL_WIDTH=400', 'IMAGE.ORIGINAL_HEIGHT=225', 'IMAGE.RESIZE_SCALE=0.16'])
+    config = applyOverride(config, o);
+  const sad = new SadModel(config);
+  const checkpoint = join(root, 'tiny.safetensors');
+  await saveCheckpoint(checkpoint, {
+    tensors: sad.stateDict(),
+    config,
+    stage: 'planning',
+    step: 0,
+    epoch: 0,
+  });
+  sad.dispose();
   console.log(`e2e: fixtures ready in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  const results = await runViewerE2e({ chromium: CHROMIUM, dataroot, runA, runB, outDir: join(root, 'out') });
+  const results = await runViewerE2e({
+    chromium: CHROMIUM,
+    dataroot,
+    runA,
+    runB,
+    outDir: join(root, 'out'),
+    checkpoint,
+  });
   for (const r of results) {
     console.log(`${r.ok ? '✓' : '✗'} ${r.name}${r.ok ? '' : `\n    ${r.error}`}`);
     if (!r.ok) failed = true;

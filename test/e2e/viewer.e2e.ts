@@ -29,6 +29,8 @@ interface Ctx {
   page: Page;
   runA: string;
   runB: string;
+  /** A checkpoint for live compute (the app's default); absent: the compute step is skipped. */
+  checkpoint?: string;
 }
 
 type ViewerWindow = {
@@ -286,6 +288,64 @@ const steps: [string, (c: Ctx) => Promise<void>][] = [
       assert(png.width > 800 && png.height > 500, `screenshot is ${png.width}×${png.height}`);
     },
   ],
+  [
+    'computes a run with the model (Compute…): a missing checkpoint is named, frames appear as they arrive',
+    async ({ page, checkpoint }) => {
+      if (!checkpoint) return;
+      const before = await page.locator('.notice.error').count();
+      await page.locator('[data-testid=compute]').click();
+      await page.locator('[data-testid=compute-checkpoint]').fill('/nowhere/missing.safetensors');
+      await page.locator('[data-testid=compute-start]').click();
+      await page.waitForFunction((n) => document.querySelectorAll('.notice.error').length > n, before, {
+        timeout: 10_000,
+      });
+      const text = await page.locator('.notice.error').last().textContent();
+      assert(text?.includes('missing.safetensors'), `unexpected error: ${text}`);
+      // The app's checkpoint (the default, left empty), over the world's only scene (a train scene).
+      await page.locator('[data-testid=compute-checkpoint]').fill('');
+      await page.locator('[data-testid=compute-split]').selectOption('train');
+      await page.locator('[data-testid=compute-start]').click();
+      // The job's run opens as run A while it grows; its first frame is drawn with the plan.
+      await page.waitForFunction(
+        () => {
+          const s = (window as unknown as ViewerWindow).__spikedrive.store.getState() as unknown as {
+            primaryRunId: string;
+            runs: { runId: string; frames: unknown[]; manifest: { checkpoint: unknown } }[];
+          };
+          const a = s.runs.find((r) => r.runId === s.primaryRunId);
+          return a !== undefined && a.manifest.checkpoint !== null && a.frames.length > 0;
+        },
+        null,
+        { timeout: 90_000 },
+      );
+      await page.waitForFunction(
+        () => {
+          const v = (
+            window as unknown as { __spikedrive: { loader: { current: { primary: unknown } | null } } }
+          ).__spikedrive;
+          return v.loader.current?.primary != null;
+        },
+        null,
+        { timeout: 30_000 },
+      );
+      await waitRendered(page);
+      // Cancel while it runs (it may already be done: the tiny model is quick).
+      const cancel = page.locator('[data-testid^=cancel-job-]');
+      if (await cancel.count())
+        await cancel
+          .first()
+          .click()
+          .catch(() => {});
+      await page.waitForFunction(
+        () =>
+          (
+            (window as unknown as ViewerWindow).__spikedrive.store.getState().jobs as { state: string }[]
+          ).every((j) => j.state !== 'running'),
+        null,
+        { timeout: 60_000 },
+      );
+    },
+  ],
 ];
 
 export async function runViewerE2e(options: {
@@ -294,6 +354,7 @@ export async function runViewerE2e(options: {
   runA: string;
   runB: string;
   outDir: string;
+  checkpoint?: string;
 }): Promise<E2eResult[]> {
   const app = await startApp({
     datasets: [],
@@ -302,6 +363,7 @@ export async function runViewerE2e(options: {
     open: false,
     demo: false,
     preferencesPath: null,
+    checkpoint: options.checkpoint ?? null,
     log: () => {},
   });
   let browser: Browser | null = null;
@@ -320,7 +382,7 @@ export async function runViewerE2e(options: {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(app.server?.openUrl ?? '');
-    const ctx: Ctx = { page, runA: options.runA, runB: options.runB };
+    const ctx: Ctx = { page, runA: options.runA, runB: options.runB, checkpoint: options.checkpoint };
     for (const [name, fn] of steps) {
       try {
         await fn(ctx);
