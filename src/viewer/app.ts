@@ -102,11 +102,27 @@ async function openExpertRun(backend: ViewerBackend, datasetId: string, log: (li
 export async function openDemo(backend: ViewerBackend, log: (line: string) => void): Promise<void> {
   const notice = 'Preparing the demo world (the first start generates it: a few minutes on two cores)…';
   backend.notices.push(notice);
-  const demo = await ensureDemoDataset({
-    onProgress: (p) => {
-      if (p.phase === 'keyframes' && p.done % 20 === 0) log(`demo world: ${p.done}/${p.total} keyframes`);
-    },
-  });
+  // On a first start the world is generated here: its progress shows in the job list, like a job's.
+  let tracked: ReturnType<ViewerBackend['jobManager']['track']> | null = null;
+  let demo: Awaited<ReturnType<typeof ensureDemoDataset>>;
+  try {
+    demo = await ensureDemoDataset({
+      onProgress: (p) => {
+        tracked ??= backend.jobManager.track('demo-world', 'generating the demo world (first start only)');
+        if (p.phase === 'keyframes') {
+          tracked.progress(p.done, p.total);
+          if (p.done % 20 === 0) log(`demo world: ${p.done}/${p.total} keyframes`);
+        }
+      },
+    });
+  } catch (error) {
+    (tracked as ReturnType<ViewerBackend['jobManager']['track']> | null)?.end(
+      'failed',
+      (error as Error).message,
+    );
+    throw error;
+  }
+  (tracked as ReturnType<ViewerBackend['jobManager']['track']> | null)?.end('done');
   backend.notices.splice(backend.notices.indexOf(notice), 1);
   const info = await backend.openDatasetFolder(demo.dataroot);
   const live = backend.live;

@@ -255,6 +255,8 @@ export interface JobInfo {
   error?: string;
   /** The run the job writes (opened while it runs). */
   runId?: string;
+  /** False for work the host does itself (the demo world being generated): no cancel button. */
+  cancellable?: boolean;
 }
 
 export interface StartupInfo {

@@ -105,6 +105,38 @@ export class JobManager {
     return { ...info };
   }
 
+  /**
+   * Registers work the host does itself (the demo world being generated) so the renderer shows its progress like a
+   * job's; it cannot be cancelled.
+   */
+  track(
+    kind: string,
+    label: string,
+  ): {
+    progress(done: number, total: number): void;
+    end(state: 'done' | 'failed', error?: string): void;
+  } {
+    const jobId = `job-${this.#next++}`;
+    const info: JobInfo = { jobId, kind, label, state: 'running', done: 0, total: 0, cancellable: false };
+    let settle: (value: JobInfo) => void = () => {};
+    const finished = new Promise<JobInfo>((resolve) => {
+      settle = resolve;
+    });
+    this.#jobs.set(jobId, { info, worker: null, finished, cancelRequested: false });
+    return {
+      progress(done, total) {
+        info.done = done;
+        info.total = total;
+      },
+      end(state, error) {
+        if (info.state !== 'running') return;
+        info.state = state;
+        if (error) info.error = error;
+        settle({ ...info });
+      },
+    };
+  }
+
   list(): JobInfo[] {
     return [...this.#jobs.values()].map((j) => ({ ...j.info }));
   }

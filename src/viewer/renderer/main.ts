@@ -244,10 +244,11 @@ function renderToolbar() {
       .map((j) => {
         const span = el('span', { class: 'job' }, `${j.label}: ${j.done}/${j.total || '?'} `);
         const progress = el('progress', { max: String(j.total || 1), value: String(j.done) });
-        span.append(
-          progress,
-          button('✕', `cancel-${j.jobId}`, 'Cancel', () => void client.cancelJob({ jobId: j.jobId })),
-        );
+        span.append(progress);
+        if (j.cancellable !== false)
+          span.append(
+            button('✕', `cancel-${j.jobId}`, 'Cancel', () => void client.cancelJob({ jobId: j.jobId })),
+          );
         return span;
       }),
   );

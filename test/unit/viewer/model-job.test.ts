@@ -134,4 +134,15 @@ describe('model run job', () => {
     // No job was started by any of these.
     expect(backend.jobManager.list().length).toBe(1);
   });
+
+  it('lists the host’s own work (the demo world being generated) as a job with progress and no cancel', async () => {
+    const world = backend.jobManager.track('demo-world', 'generating the demo world');
+    world.progress(48, 160);
+    const listed = (await backend.jobs({})).find((j) => j.kind === 'demo-world');
+    expect(listed).toMatchObject({ state: 'running', done: 48, total: 160, cancellable: false });
+    await backend.cancelJob({ jobId: listed?.jobId as string });
+    expect(backend.jobManager.get(listed?.jobId as string)?.state).toBe('running');
+    world.end('done');
+    expect(backend.jobManager.get(listed?.jobId as string)?.state).toBe('done');
+  });
 });
