@@ -111,6 +111,8 @@ export interface ModuleExport extends NirExport {
   module: OffloadModule;
   /** Input node → the tensor the real forward fed it ([T, B, …]); for activity runs. The caller disposes. */
   inputs: Map<string, tf.Tensor>;
+  /** Probed modules: input node → how often its block ran per forward (costs count one run). */
+  calls?: Map<string, number>;
 }
 
 /**

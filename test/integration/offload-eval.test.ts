@@ -68,7 +68,7 @@ const evalArgs = (out: string, ...extra: string[]) => [
   '--backend',
   'cpu',
   '--limit',
-  '2',
+  '1',
   '--workers',
   '0',
   '--no-progress',

@@ -113,6 +113,16 @@ async function exportModules(
   return out;
 }
 
+/**
+ * Graph samples (batch elements of the module's NIR graph) per SAD sample: perception runs once per camera image
+ * (S frames × N cameras); prediction and planning are probed at batch 1, one SAD sample. Costs per graph sample
+ * times this are costs per SAD sample (the images one after another on the chip).
+ */
+function graphSamplesPerSadSample(ex: ModuleExport): number {
+  if (ex.module !== 'perception') return 1;
+  return (ex.inputs.get('input')?.shape[1] as number | undefined) ?? 1;
+}
+
 function disposeExports(exports: ModuleExport[]): void {
   for (const ex of exports) tf.dispose([...ex.inputs.values()]);
 }
@@ -245,22 +255,29 @@ function registerExportCommands(program: Command): void {
           const model = buildFixedModel(ex.graph, { weights, stateBits, calibration });
           const suffix = exports.length > 1 ? `.${ex.module}` : '';
           const manifest = await writeFpgaBundle(`${base}${suffix}`, model);
+          // Inputs without a recorded tensor (host values fed back, e.g. the ASPP broadcast; or a --nir file) get
+          // zeros with the recorded inputs' T and B.
+          const ref = [...ex.inputs.values()][0];
           const feeds = new Map(
             model.inputs.map((i) => [
               i.name,
               ex.inputs.get(i.name) ??
-                tf.zeros([1, 1, ...(i.shape.length >= 2 ? [...i.shape.slice(1), i.shape[0]] : i.shape)]),
+                tf.zeros([
+                  ref?.shape[0] ?? 1,
+                  ref?.shape[1] ?? 1,
+                  ...(i.shape.length >= 2 ? [...i.shape.slice(1), i.shape[0]] : i.shape),
+                ]),
             ]),
           );
           const run = runFixedModel(model, feeds);
           const steps = Math.max(1, ...[...feeds.values()].map((t) => t.shape[0] as number));
-          const samples = Math.max(1, ...[...feeds.values()].map((t) => t.shape[1] as number));
+          const samples = graphSamplesPerSadSample(ex);
           const cost = fpgaCost(model, run, { module: ex.module, steps, samples });
           tf.dispose([...run.outputs.values()]);
           for (const [k, t] of feeds) if (!ex.inputs.has(k)) t.dispose();
           reports.push(formatFpgaCost(cost));
           process.stdout.write(
-            `${base}${suffix}.bin/.json: ${manifest.totals.weights.toLocaleString('en')} weights in ${manifest.totals.weightBytes.toLocaleString('en')} bytes; ${ex.module}: ${(cost.latencyS * 1e3).toFixed(3)} ms, ${(cost.energyJ * 1e6).toFixed(2)} µJ per sample (${cost.bound}-bound)\n`,
+            `${base}${suffix}.bin/.json: ${manifest.totals.weights.toLocaleString('en')} weights in ${manifest.totals.weightBytes.toLocaleString('en')} bytes; ${ex.module}: ${(cost.latencyS * 1e3).toFixed(3)} ms, ${(cost.energyJ * 1e6).toFixed(2)} µJ per ${samples > 1 ? `image; ${(cost.latencyS * samples * 1e3).toFixed(3)} ms, ${(cost.energyJ * samples * 1e6).toFixed(2)} µJ per SAD sample (${samples} images, one after another)` : 'sample'} (${cost.bound}-bound)\n`,
           );
           if (o.verilog) {
             const pop = model.populations.find((p) => p.name === o.verilog);
@@ -316,18 +333,33 @@ function registerOffloadGroup(program: Command): void {
           ex.module,
           checkModule(ex, target),
         ]);
+        const perSad = new Map(exports.map((ex) => [ex.module as string, graphSamplesPerSadSample(ex)]));
         const md = [
           `# Offload check: ${target.name} — ${opened.source}`,
           '',
           `Config ${opened.config.TAG}; one sample of ${o.dataroot ?? 'the demo world'} (val). Regenerate: \`spikedrive offload check --target ${target.id}${o.checkpoint ? ` --checkpoint ${o.checkpoint}` : ''}${o.config && !o.checkpoint ? ` --config ${o.config}` : ''} --out-dir docs\`.`,
           '',
-          '| module | fits | chips | neurons | weights | latency/sample | energy/sample | inter-chip bits/sample | host bits/sample |',
-          '|---|---|---|---|---|---|---|---|---|',
-          ...reports.map(
-            ([m, r]) =>
-              `| ${m} | ${r.fits ? (r.fitsOneChip ? 'yes, one chip' : `yes, ${r.chips} chips`) : `**no** (${r.blockers.length} blockers)`} | ${r.chips} | ${r.totals.neurons.toLocaleString('en')} | ${(r.totals.weightBits / 8 / 1024).toFixed(1)} KiB | ${(r.latency.perSampleS * 1e3).toFixed(3)} ms | ${(r.energy.perSampleJ * 1e6).toFixed(2)} µJ | ${Math.round(r.totals.interChipBitsPerSample).toLocaleString('en')} | ${Math.round(r.totals.hostBitsPerSample).toLocaleString('en')} |`,
-          ),
+          "Per SAD sample: the module's graph runs once per graph sample (perception: once per camera image, S frames × N cameras, one after another; prediction and planning: once), so latency, energy and traffic per SAD sample are the per-graph-sample figures of the sections below times that count. Estimates from the profile constants (docs/offload.md), not measurements.",
           '',
+          '| module | fits | chips | neurons | weights | graph samples per SAD sample | latency per SAD sample | energy per SAD sample | inter-chip bits per SAD sample | host bits per SAD sample |',
+          '|---|---|---|---|---|---|---|---|---|---|',
+          ...reports.map(([m, r]) => {
+            const n = perSad.get(m) ?? 1;
+            return `| ${m} | ${r.fits ? (r.fitsOneChip ? 'yes, one chip' : `yes, ${r.chips} chips`) : `**no** (${r.blockers.length} blockers)`} | ${r.chips} | ${r.totals.neurons.toLocaleString('en')} | ${(r.totals.weightBits / 8 / 1024).toFixed(1)} KiB | ${n} | ${(r.latency.perSampleS * n * 1e3).toFixed(3)} ms | ${(r.energy.perSampleJ * n * 1e6).toFixed(2)} µJ | ${Math.round(r.totals.interChipBitsPerSample * n).toLocaleString('en')} | ${Math.round(r.totals.hostBitsPerSample * n).toLocaleString('en')} |`;
+          }),
+          '',
+          ...exports.flatMap((ex) => {
+            const many = [...(ex.calls ?? [])].filter(([, n]) => n > 1);
+            if (many.length === 0) return [];
+            const list = many
+              .slice(0, 12)
+              .map(([k, n]) => `\`${k.replace(/\.input$/, '')}\` ×${n}`)
+              .join(', ');
+            return [
+              `${ex.module}: ${many.length} block(s) run several times per forward at the same shape (per frame or per step); the figures count one run of each, so they understate the module: ${list}${many.length > 12 ? ', …' : ''}.`,
+              '',
+            ];
+          }),
           ...reports.map(([m, r]) =>
             formatTargetCheck(r, `${m}`).replace(/^# /, '## ').replace(/\n## /g, '\n### '),
           ),
@@ -336,6 +368,10 @@ function registerOffloadGroup(program: Command): void {
           target: target.id,
           model: opened.source,
           config: opened.config.TAG,
+          graphSamplesPerSadSample: Object.fromEntries(perSad),
+          runsPerForward: Object.fromEntries(
+            exports.map((ex) => [ex.module, Object.fromEntries(ex.calls ?? [])]),
+          ),
           modules: Object.fromEntries(reports),
         };
         if (o.outDir) {

@@ -107,6 +107,8 @@ interface ProbeCall {
 export interface ProbeExport extends NirExport {
   /** Input node name → the input the block saw in the probed forward ([T, B, …]); the caller disposes them. */
   inputs: Map<string, tf.Tensor>;
+  /** Input node name → how often its block ran at that shape in the probed forward (the island stands for one). */
+  calls: Map<string, number>;
 }
 
 /**
@@ -122,6 +124,7 @@ export async function exportByProbe(
   const blocks = roots.flatMap((r) => offloadableBlocks(r));
   const calls: ProbeCall[] = [];
   const seen = new Set<string>();
+  const callCount = new Map<string, number>();
   const restore: (() => void)[] = [];
   const record = (block: SnnModule, x: tf.Tensor) => {
     const perStep = (
@@ -129,6 +132,7 @@ export async function exportByProbe(
     ) as number[];
     const shape = nirShapeOf(perStep);
     const key = `${block.name}@${shape.join('x')}`;
+    callCount.set(key, (callCount.get(key) ?? 0) + 1);
     if (seen.has(key)) return;
     seen.add(key);
     const data = x.dataSync();
@@ -181,6 +185,7 @@ export async function exportByProbe(
     { source: 'spikedrive', module: label, export: 'probe', ...options.metadata },
   );
   const inputs = new Map<string, tf.Tensor>();
+  const callsByInput = new Map<string, number>();
   const inBlock = new Set<SnnModule>();
   for (const b of blocks) for (const m of b.modules()) inBlock.add(m);
   const called = new Set(calls.map((c) => c.block));
@@ -189,6 +194,7 @@ export async function exportByProbe(
     const suffix = calls.filter((d) => d.block === c.block).length > 1 ? `@${c.shape.join('x')}` : '';
     const input = tr.external(`${island}${suffix}.input`, c.shape, c.spiking);
     if (c.input !== null) inputs.set(`${island}${suffix}.input`, c.input);
+    callsByInput.set(`${island}${suffix}.input`, callCount.get(`${c.block.name}@${c.shape.join('x')}`) ?? 1);
     const out = trace(tr, c.block, [input]);
     if (out.side === 'nir') tr.finish([[`${island}${suffix}.output`, out]]);
   }
@@ -219,6 +225,7 @@ export async function exportByProbe(
   }
   return {
     inputs,
+    calls: callsByInput,
     graph: tr.graph,
     partition: {
       module: label,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname } from 'node:path';
-import h5wasm from 'h5wasm/node';
+import type h5wasmModule from 'h5wasm/node';
 import { SpikedriveError } from '../../util/errors.ts';
 
 /**
@@ -77,12 +77,20 @@ export function rawInts(values: readonly number[]): RawDataset {
   };
 }
 
+type H5 = typeof h5wasmModule;
 let ready: Promise<unknown> | null = null;
 let readyResolved = false;
+let lib: H5 | null = null;
 
-/** Loads the HDF5 wasm module once. */
+/**
+ * Loads the HDF5 wasm module once. Imported lazily: loading it costs seconds, and most commands (and the modules
+ * that only build or run NIR graphs) never touch a file.
+ */
 export async function hdf5Ready(): Promise<void> {
-  ready ??= h5wasm.ready;
+  ready ??= import('h5wasm/node').then(async (m) => {
+    await m.default.ready;
+    lib = m.default;
+  });
   await ready;
   readyResolved = true;
 }
@@ -105,7 +113,7 @@ function chunksFor(shape: number[], bytesPerValue: number): number[] {
   return [rows, ...shape.slice(1)];
 }
 
-type H5Group = InstanceType<typeof h5wasm.Group>;
+type H5Group = InstanceType<H5['Group']>;
 
 function writeEntries(group: H5Group, entries: Map<string, RawEntry>, where: string): void {
   for (const [name, entry] of entries) {
@@ -177,22 +185,23 @@ export function hdf5IsReady(): boolean {
   return readyResolved;
 }
 
-function requireReady(): void {
-  if (!readyResolved) {
+function requireReady(): H5 {
+  if (!readyResolved || lib === null) {
     throw new SpikedriveError('The HDF5 library is not loaded yet', {
       subject: 'h5wasm',
       fix: 'Await hdf5Ready() once before using the synchronous HDF5 functions.',
     });
   }
+  return lib;
 }
 
 /** `writeRawHdf5` without the await; `hdf5Ready()` must have completed. */
 export function writeRawHdf5Sync(path: string, root: RawGroup): void {
-  requireReady();
+  const h5 = requireReady();
   mkdirSync(dirname(path), { recursive: true });
   const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    const file = new h5wasm.File(temp, 'w');
+    const file = new h5.File(temp, 'w');
     try {
       writeEntries(file, root.children, '');
     } finally {
@@ -235,7 +244,7 @@ function dtypeOf(meta: { type: number; size: number; signed: boolean; vlen: bool
   return 'other';
 }
 
-type H5Dataset = InstanceType<typeof h5wasm.Dataset>;
+type H5Dataset = InstanceType<H5['Dataset']>;
 
 function readDataset(d: H5Dataset, where: string): RawDataset {
   const meta = d.metadata;
@@ -285,8 +294,9 @@ function readGroup(group: H5Group, where: string): RawGroup {
   for (const name of group.keys()) {
     const entry = group.get(name);
     const path = `${where}/${name}`;
-    if (entry instanceof h5wasm.Group) out.children.set(name, readGroup(entry, path));
-    else if (entry instanceof h5wasm.Dataset) out.children.set(name, readDataset(entry, path));
+    const h5 = requireReady();
+    if (entry instanceof h5.Group) out.children.set(name, readGroup(entry, path));
+    else if (entry instanceof h5.Dataset) out.children.set(name, readDataset(entry, path));
   }
   return out;
 }
@@ -312,7 +322,7 @@ export async function readRawHdf5(path: string): Promise<RawGroup> {
       fix: 'A .nir file is HDF5 as written by nir.write (or `spikedrive export nir`).',
     });
   }
-  const file = new h5wasm.File(path, 'r');
+  const file = new (requireReady().File)(path, 'r');
   try {
     return readGroup(file, '');
   } finally {

@@ -118,7 +118,7 @@ function finishRead(
     if (inferred.issues.length > 0) {
       throw new SpikedriveError(`${subject} fails NIR's type check: ${describeIssues(inferred.issues)}`, {
         subject,
-        fix: 'The shapes along an edge disagree; fix the exporter, or read with type checking off (`--no-type-check`, as nir.read(type_check=False)).',
+        fix: 'The shapes along an edge disagree; fix the exporter, or read it with type checking off (readNir(path, { typeCheck: false }), as nir.read(type_check=False)).',
       });
     }
     types = inferred.types;

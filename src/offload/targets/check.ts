@@ -533,7 +533,7 @@ export function formatTargetCheck(r: TargetCheckReport, title?: string): string 
     '',
     `**${r.fits ? (r.fitsOneChip ? 'Fits on one chip.' : `Fits on ${r.chips} chips.`) : 'Does not fit.'}** ${r.totals.neurons.toLocaleString('en')} neurons, ${si(r.totals.weightBits / 8, 'B')} of weights, ${r.totals.synapses.toLocaleString('en')} synapses, ${r.totals.cores} cores over ${r.chips} chip(s).`,
     '',
-    `Latency per sample ≈ ${si(r.latency.perSampleS, 's')} (compute ${si(r.latency.computeS, 's')}, links ${si(r.latency.linkS, 's')}); energy per sample ≈ ${si(r.energy.perSampleJ, 'J')}; inter-chip traffic ${si(r.totals.interChipBitsPerSample, 'bit')}, host traffic ${si(r.totals.hostBitsPerSample, 'bit')} per sample.`,
+    `Per graph sample (one batch element of the module's graph; perception: one camera image): latency ≈ ${si(r.latency.perSampleS, 's')} (compute ${si(r.latency.computeS, 's')}, links ${si(r.latency.linkS, 's')}); energy ≈ ${si(r.energy.perSampleJ, 'J')}; inter-chip traffic ${si(r.totals.interChipBitsPerSample, 'bit')}, host traffic ${si(r.totals.hostBitsPerSample, 'bit')}.`,
     '',
   ];
   if (r.blockers.length > 0) {
@@ -550,7 +550,7 @@ export function formatTargetCheck(r: TargetCheckReport, title?: string): string 
       `| ${c.chip} | ${c.populations} | ${c.cores} | ${c.neurons.toLocaleString('en')} | ${si(c.weightBits / 8, 'B')} |`,
     );
   if (r.chipUse.length > 50) lines.push(`| … | ${r.chipUse.length - 50} more chips | | | |`);
-  lines.push('', '## Traffic', '', '| from | to | bits/step | bits/sample |', '|---|---|---|---|');
+  lines.push('', '## Traffic', '', '| from | to | bits/step | bits/graph sample |', '|---|---|---|---|');
   for (const t of r.traffic.slice(0, 60))
     lines.push(
       `| ${t.from} | ${t.to} | ${Math.round(t.bitsPerStep).toLocaleString('en')} | ${Math.round(t.bitsPerSample).toLocaleString('en')} |`,
@@ -558,7 +558,7 @@ export function formatTargetCheck(r: TargetCheckReport, title?: string): string 
   if (r.traffic.length > 60) lines.push(`| … | ${r.traffic.length - 60} more links | | |`);
   lines.push(
     '',
-    '## Energy per sample (memory-aware method, src/energy)',
+    '## Energy per graph sample (memory-aware method, src/energy)',
     '',
     '| component | J |',
     '|---|---|',
@@ -568,7 +568,7 @@ export function formatTargetCheck(r: TargetCheckReport, title?: string): string 
     '',
     '## Populations',
     '',
-    '| population | type | neurons | cores | chip | weights | synaptic ops/sample | status |',
+    '| population | type | neurons | cores | chip | weights | synaptic ops/graph sample | status |',
     '|---|---|---|---|---|---|---|---|',
   );
   for (const p of r.populations) {
