@@ -89,14 +89,16 @@ function ribbon(points: [number, number][], width: number, color: number, z: num
   return mesh;
 }
 
+/**
+ * Removes a layer's objects and frees their GPU buffers. Their materials are left to the garbage collector instead
+ * of disposed: disposing the last material of a kind releases its shader program, and the next frame recompiles it
+ * (~200 ms per program under SwiftShader, most of a frame's time). Materials hold no GPU memory of their own here
+ * (the raster textures live in RasterLayer).
+ */
 function disposeChildren(group: THREE.Group) {
   for (const child of [...group.children]) {
     group.remove(child);
-    const m = child as THREE.Mesh;
-    m.geometry?.dispose();
-    const mat = m.material as THREE.Material | THREE.Material[] | undefined;
-    if (Array.isArray(mat)) for (const x of mat) x.dispose();
-    else mat?.dispose();
+    (child as THREE.Mesh).geometry?.dispose();
   }
 }
 
