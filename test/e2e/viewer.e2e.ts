@@ -251,7 +251,8 @@ const steps: [string, (c: Ctx) => Promise<void>][] = [
       await page.waitForFunction(
         () => (document.querySelector('[data-testid=run-b]') as HTMLSelectElement)?.value !== '',
         null,
-        { timeout: 20_000 },
+        // Generous: on a loaded 2-core machine opening a run (index, dataset link, summary) has taken over 20 s.
+        { timeout: 45_000 },
       );
       await waitRendered(page);
       await page.waitForFunction(() => document.querySelectorAll('.bev-tag').length === 2, null, {
