@@ -8,8 +8,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyOverride, loadSadConfig, SadModel, saveCheckpoint } from '../../../src/pipeline/index.ts';
 import { validateRequest } from '../../../src/viewer/api/protocol.ts';
+import { demoModelRunFolder } from '../../../src/viewer/app.ts';
 import { createViewerBackend, type ViewerBackend } from '../../../src/viewer/backend/backend.ts';
-import { checkModelCheckpoint, runModelJob } from '../../../src/viewer/backend/model-job.ts';
+import {
+  checkModelCheckpoint,
+  checkpointSha256,
+  runModelJob,
+} from '../../../src/viewer/backend/model-job.ts';
 import { openPreferences } from '../../../src/viewer/backend/prefs.ts';
 import { type EvalWorld, evalWorld } from '../../integration/eval-world.ts';
 
@@ -133,6 +138,15 @@ describe('model run job', () => {
     expect(validateRequest('startJob', { kind: 'model-run', datasetId, checkpoint: 3 }).ok).toBe(false);
     // No job was started by any of these.
     expect(backend.jobManager.list().length).toBe(1);
+  });
+
+  it('caches the demo’s model run under the checkpoint’s sha256 (and the offload specs)', () => {
+    const sha = checkpointSha256(checkpoint);
+    expect(sha).toMatch(/^[0-9a-f]{64}$/);
+    const plain = demoModelRunFolder(sha);
+    expect(plain).toContain(`-model-${sha.slice(0, 16)}`);
+    expect(demoModelRunFolder('0'.repeat(64))).not.toBe(plain);
+    expect(demoModelRunFolder(sha, ['perception=nir-sim'])).not.toBe(plain);
   });
 
   it('lists the host’s own work (the demo world being generated) as a job with progress and no cancel', async () => {
