@@ -63,7 +63,7 @@ registerNirHandler('sad_encoder', (tr, m, [images]) => {
 registerNirHandler('sad_perception', (tr, m, [images]) => {
   const feature = trace(tr, child(m, 'encoder'), [images]);
   return tr.host(
-    `${m.name}.lift_splat`,
+    `${m.name || 'perception'}.lift_splat`,
     'lift_splat',
     'lift-splat (depth softmax ⊗ features, scatter-add into BEV voxels by camera geometry, ego-motion warp, discounted sum over frames) is data-dependent gather/scatter with no NIR primitive',
     [feature],
@@ -206,7 +206,7 @@ export async function exportByProbe(
     if (!isLeaf && reason === undefined) continue;
     if (inBlock.has(m) && !isLeaf) continue;
     const entry: PartitionEntry = {
-      layer: m.name,
+      layer: m.name || `${label} (${m.kind})`,
       kind: m.kind,
       placement: 'host',
       reason: inBlock.has(m)
@@ -215,7 +215,7 @@ export async function exportByProbe(
       nirNodes: [],
       params: isLeaf ? m.parameterCount() : 0,
     };
-    if (!tr.entries.some((e) => e.layer === m.name)) tr.entries.push(entry);
+    if (!tr.entries.some((e) => e.layer === entry.layer)) tr.entries.push(entry);
   }
   if (calls.length === 0) {
     throw new SpikedriveError(`No NIR-expressible block of ${label} ran in the probed forward`, {

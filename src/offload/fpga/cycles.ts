@@ -181,7 +181,7 @@ export function formatFpgaCost(r: FpgaCostReport): string {
   const lines = [
     `# FPGA cost of \`${r.module}\``,
     '',
-    `${r.architecture.name}. Weights ${(r.weightBytes / 1024).toFixed(1)} KiB + membranes ${(r.stateBytes / 1024).toFixed(1)} KiB ${r.fitsOnChip ? 'fit on chip' : 'do not fit on chip (streamed from DDR every step)'}. Per sample (T = ${r.steps}): ${r.cycles.toLocaleString('en')} cycles = ${(r.latencyS * 1e3).toFixed(3)} ms (${r.bound}-bound), ${(r.energyJ * 1e6).toFixed(2)} µJ.`,
+    `${r.architecture.name}. Weights ${(r.weightBytes / 1024).toFixed(1)} KiB + membranes ${(r.stateBytes / 1024).toFixed(1)} KiB ${r.fitsOnChip ? 'fit on chip' : 'do not fit on chip (streamed from DDR every step)'}. Per graph sample (one batch element of the graph, T = ${r.steps}; perception: one camera image): ${r.cycles.toLocaleString('en')} cycles = ${(r.latencyS * 1e3).toFixed(3)} ms (${r.bound}-bound), ${(r.energyJ * 1e6).toFixed(2)} µJ.`,
     '',
     '| layer | synaptic ops | dense MACs | neuron updates | compute cycles | memory cycles |',
     '|---|---|---|---|---|---|',
