@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  exportByProbe,
   exportToNir,
   formatPartitionReport,
   NirSimulator,
@@ -273,5 +274,37 @@ describe('partition report', () => {
   it('refuses a model in training mode', async () => {
     const lif = new LifNode({}).train();
     await expectSpikedriveError(() => exportToNir(lif, { inputShapes: [[1]] }), /training mode/, /eval/);
+  });
+});
+
+describe('probe export (prediction and planning)', () => {
+  it('one island per block and input shape, with its first input and how often it ran per forward', async () => {
+    const lif = new LifNode({});
+    lif.setPath('planning.gru_spike');
+    const a = tf.ones([2, 1, 4]);
+    const b = tf.ones([1, 1, 3]);
+    const ex = await exportByProbe(
+      lif,
+      () => {
+        // Three runs at one shape (as a spike function called once per GRU step), one at another.
+        for (let i = 0; i < 3; i++) tf.dispose(lif.forward(a));
+        lif.reset();
+        tf.dispose(lif.forward(b));
+        lif.reset();
+      },
+      { module: 'planning', keepInputs: true },
+    );
+    try {
+      expect([...ex.calls]).toEqual([
+        ['planning.gru_spike@4.input', 3],
+        ['planning.gru_spike@3.input', 1],
+      ]);
+      expect([...ex.inputs.keys()]).toEqual([...ex.calls.keys()]);
+      expect(ex.inputs.get('planning.gru_spike@4.input')?.shape).toEqual([2, 1, 4]);
+      expect([...ex.graph.nodes.values()].filter((n) => n.type === 'LIF')).toHaveLength(2);
+      expect(validateNirGraph(ex.graph).issues).toEqual([]);
+    } finally {
+      tf.dispose([a, b, ...ex.inputs.values()]);
+    }
   });
 });
