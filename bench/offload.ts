@@ -14,16 +14,12 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import {
-  buildFixedModel,
-  exportToNir,
-  NirSimulator,
-  nirBytes,
-  readNir,
-  runFixedModel,
-  SyncAcceleratorClient,
-  writeNir,
-} from '../src/offload/index.ts';
+import { exportToNir } from '../src/offload/export/export.ts';
+import { buildFixedModel } from '../src/offload/fpga/model.ts';
+import { runFixedModel } from '../src/offload/fpga/runner.ts';
+import { nirBytes, readNir, writeNir } from '../src/offload/nir/io.ts';
+import { SyncAcceleratorClient } from '../src/offload/protocol/sync-client.ts';
+import { NirSimulator } from '../src/offload/sim/simulator.ts';
 import { LifNode, MsConvBlock, MsDownSampling, Sequential } from '../src/snn/index.ts';
 import { createRng } from '../src/util/rng.ts';
 

@@ -6,7 +6,7 @@ import {
   formatSweep,
   spikeBits,
   sweepBottleneck,
-} from '../../../src/offload/index.ts';
+} from '../../../src/offload/bottleneck.ts';
 import { Instrument } from '../../../src/snn/index.ts';
 import { expectSpikedriveError, useCpu } from './_helpers.ts';
 

@@ -1,12 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  exportByProbe,
-  exportToNir,
-  formatPartitionReport,
-  NirSimulator,
-  validateNirGraph,
-} from '../../../src/offload/index.ts';
+import { exportToNir, formatPartitionReport } from '../../../src/offload/export/export.ts';
+import { exportByProbe } from '../../../src/offload/export/stages.ts';
+import { validateNirGraph } from '../../../src/offload/nir/io.ts';
+import { NirSimulator } from '../../../src/offload/sim/simulator.ts';
 import {
   applyQuantConfig,
   LifNode,

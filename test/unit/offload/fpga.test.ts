@@ -4,19 +4,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportToNir } from '../../../src/offload/export/export.ts';
 import {
   blobArray,
-  buildFixedModel,
-  DEFAULT_FPGA,
-  emitSpikingConvVerilog,
-  exportToNir,
-  fpgaCost,
   packTernary,
   readFpgaBundle,
-  runFixedModel,
   unpackTernary,
   writeFpgaBundle,
-} from '../../../src/offload/index.ts';
+} from '../../../src/offload/fpga/bundle.ts';
+import { DEFAULT_FPGA, fpgaCost } from '../../../src/offload/fpga/cycles.ts';
+import { buildFixedModel } from '../../../src/offload/fpga/model.ts';
+import { runFixedModel } from '../../../src/offload/fpga/runner.ts';
+import { emitSpikingConvVerilog } from '../../../src/offload/fpga/verilog.ts';
 import { LifNode, MsConvBlock, MsDownSampling, Sequential } from '../../../src/snn/index.ts';
 import { createRng } from '../../../src/util/rng.ts';
 import { expectSpikedriveError, randomiseBatchNorms, useCpu } from './_helpers.ts';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { filled, inferNirTypes, type NirGraph, type NirNode, tensor32 } from '../../../src/offload/index.ts';
+import { inferNirTypes } from '../../../src/offload/nir/infer.ts';
+import { filled, type NirGraph, type NirNode, tensor32 } from '../../../src/offload/nir/types.ts';
 
 function graph(nodes: [string, NirNode][], edges: [string, string][]): NirGraph {
   return { type: 'NIRGraph', nodes: new Map(nodes), edges };

@@ -3,25 +3,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  diffNirGraphs,
-  filled,
-  NIR_LAYOUT_RULES,
-  type NirGraph,
-  nirToRaw,
-  parseNirRaw,
   type RawDataset,
   type RawGroup,
   rawGroup,
   rawInt,
   rawInts,
   rawString,
-  readNir,
   readRawHdf5,
-  tensor32,
+} from '../../../src/offload/nir/hdf5.ts';
+import {
+  diffNirGraphs,
+  readNir,
   validateNirFile,
   validateNirGraph,
   writeNir,
-} from '../../../src/offload/index.ts';
+} from '../../../src/offload/nir/io.ts';
+import { NIR_LAYOUT_RULES, nirToRaw, parseNirRaw } from '../../../src/offload/nir/serialize.ts';
+import { filled, type NirGraph, tensor32 } from '../../../src/offload/nir/types.ts';
 import { expectSpikedriveError, NIR_EXAMPLES } from './_helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'spikedrive-nir-'));

@@ -6,14 +6,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  exportToNir,
-  filled,
-  type NirGraph,
-  type NirNode,
-  validateNirGraph,
-  writeNir,
-} from '../../../src/offload/index.ts';
+import { exportToNir } from '../../../src/offload/export/export.ts';
+import { validateNirGraph, writeNir } from '../../../src/offload/nir/io.ts';
+import { filled, type NirGraph, type NirNode } from '../../../src/offload/nir/types.ts';
 import {
   MsConvBlock,
   MsDownSampling,

@@ -2,20 +2,20 @@ import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { exportToNir } from '../../../src/offload/export/export.ts';
+import { nirBytes } from '../../../src/offload/nir/io.ts';
 import {
   AcceleratorError,
   decodeFrame,
   decodeTensors,
   encodeFrame,
   encodeTensors,
-  exportToNir,
-  installOffload,
   MalformedFrameError,
-  nirBytes,
   packBits,
-  SyncAcceleratorClient,
   unpackBits,
-} from '../../../src/offload/index.ts';
+} from '../../../src/offload/protocol/protocol.ts';
+import { SyncAcceleratorClient } from '../../../src/offload/protocol/sync-client.ts';
+import { installOffload } from '../../../src/offload/runtime.ts';
 import { LifNode, MsConvBlock, Sequential } from '../../../src/snn/index.ts';
 import { createRng } from '../../../src/util/rng.ts';
 import { compareArrays, randomiseBatchNorms, useCpu } from './_helpers.ts';

@@ -1,14 +1,9 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  filled,
-  type NirGraph,
-  type NirNode,
-  NirSimulator,
-  readNir,
-  tensor32,
-} from '../../../src/offload/index.ts';
+import { readNir } from '../../../src/offload/nir/io.ts';
+import { filled, type NirGraph, type NirNode, tensor32 } from '../../../src/offload/nir/types.ts';
+import { NirSimulator } from '../../../src/offload/sim/simulator.ts';
 import { expectSpikedriveError, NIR_EXAMPLES, useCpu } from './_helpers.ts';
 
 beforeAll(useCpu);

@@ -1,19 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { exportToNir } from '../../../src/offload/export/export.ts';
+import { filled, type NirGraph, type NirNode } from '../../../src/offload/nir/types.ts';
+import { NirSimulator } from '../../../src/offload/sim/simulator.ts';
+import { checkTarget, formatTargetCheck, speckKernelEntries } from '../../../src/offload/targets/check.ts';
+import { graphPopulations } from '../../../src/offload/targets/populations.ts';
 import {
-  checkTarget,
-  exportToNir,
-  filled,
-  formatTargetCheck,
   getTargetProfile,
-  graphPopulations,
   listTargetProfiles,
-  type NirGraph,
-  type NirNode,
-  NirSimulator,
-  speckKernelEntries,
   type TargetProfile,
-} from '../../../src/offload/index.ts';
+} from '../../../src/offload/targets/profiles.ts';
 import { MsConvBlock, MsDownSampling, Sequential } from '../../../src/snn/index.ts';
 import { createRng } from '../../../src/util/rng.ts';
 import { expectSpikedriveError, useCpu } from './_helpers.ts';
