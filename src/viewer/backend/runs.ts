@@ -247,10 +247,12 @@ export class RunSession {
       total += stored.data[l];
       byModule.set(modules[l], (byModule.get(modules[l]) ?? 0) + stored.data[l]);
     });
+    // The ANN equivalent scales with the run's aggregate ratio, which exists once energy.json is written (at the
+    // end of a run); before that it is unknown (NaN, which crosses the API as null and shows as a dash).
     const annShare =
       this.#folder.energy && this.#folder.energy.totalJ > 0
         ? this.#folder.energy.annEquivalentJ / this.#folder.energy.totalJ
-        : 0;
+        : Number.NaN;
     return {
       profile: {
         id: runProfile,
@@ -273,7 +275,11 @@ export class RunSession {
         firingRate: rates?.data[l] ?? 0,
       })),
       source: 'stored',
-      notes: ['ANN equivalent scaled from the run’s aggregate ratio (no per-frame counts stored).'],
+      notes: [
+        Number.isNaN(annShare)
+          ? 'ANN equivalent: shown when the run is complete (scaled from its aggregate ratio; no per-frame counts stored).'
+          : 'ANN equivalent scaled from the run’s aggregate ratio (no per-frame counts stored).',
+      ],
     };
   }
 }

@@ -149,21 +149,28 @@ export class EnergyPanel {
     const head = el('tr');
     for (const h of ['module', 'SNN', 'ANN equiv.', 'ANN/SNN']) head.append(el('th', '', h));
     table.append(head);
+    // A run still being written has no aggregate yet to scale the ANN equivalent from: the host sends null.
+    const known = (j: number | null) => typeof j === 'number' && Number.isFinite(j);
     for (const m of [
       ...b.modules,
       { module: 'total', energyJ: b.totalJ, annEquivalentJ: b.annEquivalentJ },
     ]) {
       const tr = el('tr');
       const bar = el('span', 'bar');
-      bar.style.width = `${Math.round((100 * m.energyJ) / Math.max(b.totalJ, b.annEquivalentJ, 1e-30))}%`;
+      const scale = Math.max(b.totalJ, known(b.annEquivalentJ) ? b.annEquivalentJ : 0, 1e-30);
+      bar.style.width = `${Math.round((100 * m.energyJ) / scale)}%`;
       bar.style.background = MODULE_COLORS[m.module] ?? '#aaa';
       const snn = el('td', '', fmtJ(m.energyJ));
       snn.prepend(bar);
       tr.append(
         el('td', '', m.module),
         snn,
-        el('td', '', fmtJ(m.annEquivalentJ)),
-        el('td', '', m.energyJ > 0 ? `${(m.annEquivalentJ / m.energyJ).toFixed(1)}×` : '–'),
+        el('td', '', known(m.annEquivalentJ) ? fmtJ(m.annEquivalentJ) : '–'),
+        el(
+          'td',
+          '',
+          m.energyJ > 0 && known(m.annEquivalentJ) ? `${(m.annEquivalentJ / m.energyJ).toFixed(1)}×` : '–',
+        ),
       );
       table.append(tr);
     }
