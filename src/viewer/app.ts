@@ -4,7 +4,7 @@
 // checkout without the model replays a ground-truth ("expert") run instead.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { demoCacheFolder, ensureDemoDataset } from '../../data-loaders/synthetic/index.ts';
 import { createViewerBackend, type ViewerBackend } from './backend/backend.ts';
@@ -25,6 +25,8 @@ export interface AppOptions {
   /** Offload specs for model runs (`--offload perception=nir-sim`, `prediction=ws://HOST:PORT`). */
   offload?: string[];
   offloadFallback?: 'error' | 'host';
+  /** Folder for the runs the app computes (default: `runs/` beside the demo world's cache). */
+  cacheDir?: string;
   /** Preferences file; null keeps them in memory. */
   preferencesPath?: string | null;
   log?: (line: string) => void;
@@ -191,11 +193,13 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   if (!options.browser)
     log('Electron’s binary is not installed (`npx install-electron` fetches it); starting in browser mode.');
   const build = await ensureRendererBuild({ onBuild: () => log('building the viewer (first start only)…') });
+  const cacheDir = options.cacheDir ?? join(dirname(demoCacheFolder()), 'runs');
+  mkdirSync(cacheDir, { recursive: true });
   const backend = createViewerBackend({
     mode: 'browser',
     preferences: openPreferences(options.preferencesPath === undefined ? undefined : options.preferencesPath),
     rendererOpensPaths: true,
-    cacheDir: join(dirname(demoCacheFolder()), 'runs'),
+    cacheDir,
     live: {
       checkpoint: options.checkpoint ?? null,
       offload: options.offload ?? [],

@@ -365,6 +365,8 @@ export async function runViewerE2e(options: {
     demo: false,
     preferencesPath: null,
     checkpoint: options.checkpoint ?? null,
+    // Runs computed by the compute step stay in the test's folder, not the user's cache.
+    cacheDir: `${options.outDir}-runs`,
     log: () => {},
   });
   let browser: Browser | null = null;
