@@ -90,8 +90,9 @@ export async function runModelJob(
   // Loaded lazily: tfjs and the model stages are only needed here (the worker), not by the server thread.
   const { loadEvaluationModel, ModelPredictor } = await import('../../eval/model-predictor.ts');
   const { evaluate } = await import('../../eval/evaluate.ts');
-  const { installModelOffload, parseOffloadSpecs } = await import('../../offload/index.ts');
-  const specs = parseOffloadSpecs(request.offload);
+  // The offload runtime only when asked for (its modules take seconds to import on a loaded machine).
+  const offloadApi = request.offload.length > 0 ? await import('../../offload/index.ts') : null;
+  const specs = offloadApi ? offloadApi.parseOffloadSpecs(request.offload) : new Map<string, string>();
   const model = await loadEvaluationModel({
     checkpoint: request.checkpoint,
     backend: request.backend,
@@ -99,14 +100,14 @@ export async function runModelJob(
   });
   let offload: { uninstall(): void } | null = null;
   try {
-    if (specs.size > 0) {
+    if (offloadApi && specs.size > 0) {
       if (!(model.predictor instanceof ModelPredictor)) {
         throw new SpikedriveError('offload needs the SAD model predictor', {
           subject: '--offload',
           fix: 'Drop --offload.',
         });
       }
-      offload = await installModelOffload(model.predictor.model, specs, {
+      offload = await offloadApi.installModelOffload(model.predictor.model, specs, {
         onFailure: request.offloadFallback ?? 'error',
         log,
       });
