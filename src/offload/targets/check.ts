@@ -529,7 +529,7 @@ export function formatTargetCheck(r: TargetCheckReport, title?: string): string 
   const lines = [
     `# ${title ?? `Offload check: ${r.target.name}`}`,
     '',
-    `Target \`${r.target.id}\` (${r.target.toolchain}). T = ${r.steps} steps per sample; activity: ${r.activitySource}.`,
+    `Target \`${r.target.id}\` (${r.target.toolchain}). T = ${r.steps} steps per graph sample; activity: ${r.activitySource}.`,
     '',
     `**${r.fits ? (r.fitsOneChip ? 'Fits on one chip.' : `Fits on ${r.chips} chips.`) : 'Does not fit.'}** ${r.totals.neurons.toLocaleString('en')} neurons, ${si(r.totals.weightBits / 8, 'B')} of weights, ${r.totals.synapses.toLocaleString('en')} synapses, ${r.totals.cores} cores over ${r.chips} chip(s).`,
     '',
