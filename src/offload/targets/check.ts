@@ -403,13 +403,17 @@ export function checkTarget(
     .filter((t) => t.from === 'host' || t.to === 'host')
     .reduce((s, t) => s + t.bitsPerSample, 0);
 
-  // Latency: a step's populations in order, each over its cores; links at their bandwidth plus one hop each.
+  // Latency: a step's populations in order, each over its cores; links at their bandwidth plus one hop each. On a
+  // target whose neurons are time-multiplexed (the FPGA) every population uses all processing elements in turn, as
+  // the FPGA cycle model does.
+  const timeMultiplexed = !Number.isFinite(l.neuronsPerCore.value);
   let computeS = 0;
   for (const p of placements) {
     const perStep = (p.synapticOps + p.denseMacs) / steps;
+    const parallel = timeMultiplexed ? l.coresPerChip : p.cores;
     computeS +=
-      (perStep / p.cores) * target.timing.synOpS.value +
-      (p.neurons / p.cores) * target.timing.neuronUpdateS.value;
+      (perStep / parallel) * target.timing.synOpS.value +
+      (p.neurons / parallel) * target.timing.neuronUpdateS.value;
   }
   computeS *= steps;
   const linkS = traffic.reduce(
