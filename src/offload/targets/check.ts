@@ -475,9 +475,11 @@ export function checkTarget(
   if (anyEstimate)
     caveats.push('some limits and timings are estimates (listed with their basis in docs/offload.md)');
 
+  // Chips that only continue a population spanning several (no population starts there) are not listed.
   const chipUse: ChipUse[] = [];
   for (let c = 0; c < chips; c++) {
     const here = placements.filter((p) => p.chip === c);
+    if (here.length === 0) continue;
     chipUse.push({
       chip: c,
       cores: here.reduce((s, p) => s + p.cores, 0),
@@ -548,7 +550,14 @@ export function formatTargetCheck(r: TargetCheckReport, title?: string): string 
       lines.push(`- … and ${r.blockers.length - shown.length} more (see the JSON report)`);
     lines.push('');
   }
-  lines.push('## Chips', '', '| chip | populations | cores | neurons | weights |', '|---|---|---|---|---|');
+  lines.push(
+    '## Chips',
+    '',
+    'Chips where a population starts (a population larger than a chip continues on the next ones, not listed).',
+    '',
+    '| chip | populations | cores | neurons | weights |',
+    '|---|---|---|---|---|',
+  );
   for (const c of r.chipUse.slice(0, 50))
     lines.push(
       `| ${c.chip} | ${c.populations} | ${c.cores} | ${c.neurons.toLocaleString('en')} | ${si(c.weightBits / 8, 'B')} |`,
