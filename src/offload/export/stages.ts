@@ -93,6 +93,8 @@ export const HOST_REASONS: Record<string, string> = {
   dropout: 'identity in eval mode',
   sew_basic_block: 'SEW AND/IAND multiplies spike maps; NIR has no element-wise product',
   spiking_bottleneck: 'its shortcut max-pools (pad to even, max pool 2×2), which NIR cannot express',
+  cost_term:
+    'a planning cost term (grid buffers of the reference BaseCost): the cost volume is indexed along sampled trajectories on the host, data-dependent gathers with no NIR primitive',
 };
 
 interface ProbeCall {
