@@ -118,6 +118,11 @@ export interface SadConfig {
     VAL_MAX_SAMPLES: number;
     /** Stop after this many optimiser steps in total (0: run all EPOCHS). */
     MAX_STEPS: number;
+    /**
+     * Parameter-name prefixes kept fixed in this stage (e.g. `encoder.`): no gradients, no updates. Lets a short
+     * schedule train a later stage on top of a trained perception without the backward pass through the encoder.
+     */
+    FREEZE: string[];
   };
   COST_FUNCTION: {
     SAFETY: number;
@@ -224,7 +229,7 @@ export function defaultSadConfig(): SadConfig {
     FUTURE_DISCOUNT: 0.95,
     OPTIMIZER: { LR: 3e-4, WEIGHT_DECAY: 1e-7, STAGE_LR: [1e-3, 2e-4, 1e-4] },
     GRAD_NORM_CLIP: 5,
-    TRAIN: { CHECKPOINT_EVERY_STEPS: 100, VAL_MAX_SAMPLES: 0, MAX_STEPS: 0 },
+    TRAIN: { CHECKPOINT_EVERY_STEPS: 100, VAL_MAX_SAMPLES: 0, MAX_STEPS: 0, FREEZE: [] },
     COST_FUNCTION: {
       SAFETY: 0.1,
       LAMBDA: 1.0,
@@ -369,6 +374,13 @@ export function validateSadConfig(config: SadConfig, source = 'config'): SadConf
     if (!Number.isInteger(v) || v < 0)
       fail(`TRAIN.${key}`, `must be an integer ≥ 0, got ${v}`, 'use 0 for no limit');
   }
+  // Checkpoints written before TRAIN.FREEZE existed froze nothing.
+  if (config.TRAIN.FREEZE === undefined) config.TRAIN.FREEZE = [];
+  if (
+    !Array.isArray(config.TRAIN.FREEZE) ||
+    !config.TRAIN.FREEZE.every((p) => typeof p === 'string' && p.length > 0)
+  )
+    fail('TRAIN.FREEZE', 'must be a list of parameter-name prefixes', 'e.g. ["encoder."]');
   if (!(config.OPTIMIZER.LR > 0))
     fail('OPTIMIZER.LR', `must be > 0, got ${config.OPTIMIZER.LR}`, 'e.g. 1e-4');
   if (config.OPTIMIZER.STAGE_LR.length !== 3 || !config.OPTIMIZER.STAGE_LR.every((v) => v > 0)) {

@@ -225,7 +225,18 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const model = new SadModel(config);
   const weights = new LossWeights(config);
   const adam = new Adam({ learningRate: config.OPTIMIZER.LR, weightDecay: config.OPTIMIZER.WEIGHT_DECAY });
-  const variables = trainableByName(model, weights);
+  const frozen = config.TRAIN.FREEZE;
+  const variables = new Map(
+    [...trainableByName(model, weights)].filter(
+      ([name]) => !frozen.some((prefix) => name.startsWith(prefix)),
+    ),
+  );
+  if (frozen.length > 0 && variables.size === trainableByName(model, weights).size) {
+    throw new SpikedriveError(`TRAIN.FREEZE ${JSON.stringify(frozen)} matches no parameter`, {
+      subject: 'TRAIN.FREEZE',
+      fix: 'use prefixes of checkpoint names, e.g. "encoder." (see the .safetensors header)',
+    });
+  }
   let step = 0;
   let completedEpochs = 0;
   let metrics: ValidationMetrics = {};

@@ -95,6 +95,16 @@ describe('SadConfig', () => {
     expect(() => loadSadConfig('no-such-preset')).toThrowError(/unknown config preset/);
   });
 
+  it('takes TRAIN.FREEZE as a list of name prefixes (none by default) and refuses anything else', () => {
+    expect(loadSadConfig('cpu-small').TRAIN.FREEZE).toEqual([]);
+    expect(applyOverride(loadSadConfig('cpu-small'), 'TRAIN.FREEZE=[encoder.]').TRAIN.FREEZE).toEqual([
+      'encoder.',
+    ]);
+    expect(() => applyOverride(loadSadConfig('cpu-small'), 'TRAIN.FREEZE=[""]')).toThrowError(
+      /TRAIN\.FREEZE/,
+    );
+  });
+
   it('says where a YAML syntax error is', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sadcfg-'));
     const file = join(dir, 'bad.yml');
