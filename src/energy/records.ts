@@ -136,12 +136,16 @@ export function sumActivityRecords(records: readonly ActivityRecord[]): Activity
         byKey.set(key, { ...layer });
         continue;
       }
-      if (sum.kind !== layer.kind || sum.inputIsSpiking !== layer.inputIsSpiking) {
+      if (sum.kind !== layer.kind) {
         fail(
-          `activity record ${r}: layer ${layer.name} is ${layer.kind} (spiking input ${layer.inputIsSpiking}) but ${sum.kind} (spiking input ${sum.inputIsSpiking}) in an earlier record`,
+          `activity record ${r}: layer ${layer.name} is ${layer.kind} but ${sum.kind} in an earlier record`,
           `activity record ${r}`,
         );
       }
+      // Spiking input is read from the values (all non-zero inputs are 1): an all-zero input looks spiking, a
+      // real-valued one does not, so one layer may differ between frames. Each record already split its
+      // operations into SOPs and MACs; the sum is spiking only if every record was (as within one record).
+      sum.inputIsSpiking = sum.inputIsSpiking && layer.inputIsSpiking;
       for (const field of COUNT_FIELDS) sum[field] += layer[field];
       // Steps and batch describe one forward; keep the largest seen so ÷T stays per forward.
       sum.timeSteps = Math.max(sum.timeSteps, layer.timeSteps);

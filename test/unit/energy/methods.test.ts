@@ -278,6 +278,24 @@ describe('frames, options and records', () => {
     expect(() => sumActivityRecords([])).toThrow(SpikedriveError);
   });
 
+  it('adds a layer whose input was spiking in one frame and real-valued in another (SOPs and MACs both kept)', () => {
+    // An all-zero input reads as spiking (the planner's GRU input on an empty frame): 0 SOPs there, 100 MACs next.
+    const gru = (spiking: boolean, sops: number, macs: number) =>
+      layer({
+        name: 'planning.decoder.0',
+        module: 'planning',
+        kind: 'linear',
+        inputIsSpiking: spiking,
+        synapticOps: sops,
+        denseMacs: macs,
+      });
+    const summed = sumActivityRecords([
+      { layers: [gru(true, 0, 0)], boundaryBits: {} },
+      { layers: [gru(false, 0, 100)], boundaryBits: {} },
+    ]);
+    expect(summed.layers[0]).toMatchObject({ inputIsSpiking: false, synapticOps: 0, denseMacs: 100 });
+  });
+
   it('rejects bad options with a SpikedriveError naming the option', () => {
     for (const frames of [0, -1, Number.NaN]) {
       try {
