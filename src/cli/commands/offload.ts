@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Command } from 'commander';
 import {
@@ -84,7 +84,10 @@ function openForOffload(options: ModelOptions): Opened {
     return { model, config, source: `${config.TAG} (untrained)` };
   }
   const opened = openModel({ checkpoint: options.checkpoint ?? null, config: options.config ?? null });
-  return { model: opened.model, config: opened.config, source: opened.source };
+  // Paths inside the working directory are shown relative to it (reports committed to the repository).
+  const rel = relative(process.cwd(), opened.source);
+  const source = rel.startsWith('..') || isAbsolute(rel) ? opened.source : rel;
+  return { model: opened.model, config: opened.config, source };
 }
 
 function withModelOptions(command: Command): Command {
