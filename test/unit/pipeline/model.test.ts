@@ -29,10 +29,7 @@ function shapes(out: SadOutput): Record<string, number[]> {
 
 describe('SadModel names', () => {
   it('equal the reference state_dict (sad-state-dict.tsv, 697 rows) at the paper preset: names, shapes, order', () => {
-    const rows = readFileSync(
-      new URL('../../fixtures/sad-state-dict.tsv', import.meta.url),
-      'utf8',
-    )
+    const rows = readFileSync(new URL('../../fixtures/sad-state-dict.tsv', import.meta.url), 'utf8')
       .trim()
       .split('\n')
       .slice(1)
