@@ -59,6 +59,7 @@ try {
   });
   for (const r of results) {
     console.log(`${r.ok ? '✓' : '✗'} ${r.name}${r.ok ? '' : `\n    ${r.error}`}`);
+    if (r.retried) console.log(`    (run twice; the first attempt failed: ${r.retried})`);
     if (!r.ok) failed = true;
   }
 } catch (error) {

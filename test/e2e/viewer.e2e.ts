@@ -23,6 +23,8 @@ export interface E2eResult {
   name: string;
   ok: boolean;
   error?: string;
+  /** The first attempt's error when the step was run a second time. */
+  retried?: string;
 }
 
 interface Ctx {
@@ -386,13 +388,35 @@ export async function runViewerE2e(options: {
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(app.server?.openUrl ?? '');
     const ctx: Ctx = { page, runA: options.runA, runB: options.runB, checkpoint: options.checkpoint };
+    // The page's notices say what the app thought went wrong; they go into the failure message.
+    const notices = async () =>
+      (
+        await page
+          .locator('.notice')
+          .allTextContents()
+          .catch(() => [] as string[])
+      )
+        .slice(-3)
+        .join(' | ');
     for (const [name, fn] of steps) {
-      try {
-        await fn(ctx);
-        results.push({ name, ok: errors.length === 0, error: errors.splice(0).join('; ') || undefined });
-      } catch (error) {
-        results.push({ name, ok: false, error: (error as Error).message });
-        await page.screenshot({ path: `${options.outDir}-failure.png` }).catch(() => {});
+      let firstError: string | undefined;
+      for (let attempt = 0; attempt < 2; attempt++) {
+        try {
+          await fn(ctx);
+          const pageErrors = errors.splice(0).join('; ');
+          results.push({ name, ok: pageErrors === '', error: pageErrors || undefined, retried: firstError });
+          break;
+        } catch (error) {
+          const message = `${(error as Error).message.split('\n')[0]} (notices: ${await notices()})`;
+          await page.screenshot({ path: `${options.outDir}-failure.png` }).catch(() => {});
+          // One retry, reported: a step that only passes the second time is a flake to fix, not a pass to hide.
+          if (attempt === 1 || firstError !== undefined) {
+            results.push({ name, ok: false, error: message, retried: firstError });
+            break;
+          }
+          firstError = message;
+          await page.keyboard.press('Escape').catch(() => {});
+        }
       }
     }
   } finally {
