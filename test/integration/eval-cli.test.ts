@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.ts';
+import { runCli } from './_cli.ts';
 import { type EvalWorld, evalWorld } from './eval-world.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'spikedrive-eval-cli-'));
@@ -16,28 +16,6 @@ beforeAll(async () => {
 afterEach(() => {
   vi.restoreAllMocks();
 });
-
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    err += String(chunk);
-    return true;
-  });
-  vi.spyOn(console, 'error').mockImplementation((...parts: unknown[]) => {
-    err += `${parts.join(' ')}\n`;
-  });
-  process.exitCode = undefined;
-  const code = await main(['node', 'spikedrive', ...args]);
-  const exit = process.exitCode;
-  process.exitCode = undefined;
-  vi.restoreAllMocks();
-  return { code: code || Number(exit ?? 0), out, err };
-}
 
 const gt = (out: string, planner: string) => [
   'eval',
@@ -58,7 +36,7 @@ const gt = (out: string, planner: string) => [
 
 describe('spikedrive eval', () => {
   it('--format json prints the summary; running it again shows the complete run', async () => {
-    const first = await cli([...gt('cv', 'constant-velocity'), '--format', 'json']);
+    const first = await runCli([...gt('cv', 'constant-velocity'), '--format', 'json']);
     expect(first.code).toBe(0);
     const summary = JSON.parse(first.out);
     expect(summary.run).toMatchObject({ inputs: 'ground-truth', planner: { name: 'constant-velocity' } });
@@ -70,19 +48,25 @@ describe('spikedrive eval', () => {
           r.metric === 'l2' && r.horizonS === 3 && r.convention === 'st-p3',
       ).value,
     ).toBe(summary.planning.find((p: { horizonS: number }) => p.horizonS === 3).l2M);
-    const again = await cli([...gt('cv', 'constant-velocity'), '--format', 'csv']);
+    const again = await runCli([...gt('cv', 'constant-velocity'), '--format', 'csv']);
     expect(again.err).toContain('already complete');
     expect(again.out.split('\n')[0]).toBe('section,metric,class,module,horizon_s,convention,value,unit');
-    const md = await cli([...gt('cv', 'constant-velocity'), '--format', 'md']);
+    const md = await runCli([...gt('cv', 'constant-velocity'), '--format', 'md']);
     expect(md.out).toContain('| L2 (m) |');
-    const table = await cli(gt('cv', 'constant-velocity'));
+    const table = await runCli(gt('cv', 'constant-velocity'));
     expect(table.out).toContain('Planning, ST-P3 convention');
     expect(table.err).toContain('report.html');
   });
 
   it('compare prints deltas and verdicts for two runs', async () => {
-    expect((await cli([...gt('expert', 'expert'), '--format', 'json'])).code).toBe(0);
-    const { code, out } = await cli(['compare', join(root, 'cv'), join(root, 'expert'), '--format', 'csv']);
+    expect((await runCli([...gt('expert', 'expert'), '--format', 'json'])).code).toBe(0);
+    const { code, out } = await runCli([
+      'compare',
+      join(root, 'cv'),
+      join(root, 'expert'),
+      '--format',
+      'csv',
+    ]);
     expect(code).toBe(0);
     const l2 = out.split('\n').find((l) => l.startsWith('planning,l2,,,3,st-p3,m,'));
     expect(l2?.split(',')[8]).toBe('0'); // the expert's L2
@@ -90,20 +74,20 @@ describe('spikedrive eval', () => {
   });
 
   it('bad options are one clear message each', async () => {
-    const format = await cli([...gt('x', 'expert'), '--format', 'xml']);
+    const format = await runCli([...gt('x', 'expert'), '--format', 'xml']);
     expect(format.code).toBe(1);
     expect(format.err).toContain('--format must be one of table, json, csv, md');
     const both = join(root, 't.json');
     writeFileSync(both, '{}');
-    const conflict = await cli([...gt('y', 'expert'), '--trajectories', both]);
+    const conflict = await runCli([...gt('y', 'expert'), '--trajectories', both]);
     expect(conflict.err).toContain('--planner has nothing to do');
-    const option = await cli([...gt('z', 'expert'), '--planner-option', 'oops']);
+    const option = await runCli([...gt('z', 'expert'), '--planner-option', 'oops']);
     expect(option.err).toContain("--planner-option 'oops' is not KEY=VALUE");
-    const missing = await cli(['eval', '--dataroot', join(root, 'nowhere'), '--out', join(root, 'w')]);
+    const missing = await runCli(['eval', '--dataroot', join(root, 'nowhere'), '--out', join(root, 'w')]);
     expect(missing.err).toContain('does not exist');
-    const unknown = await cli([...gt('u', 'best')]);
+    const unknown = await runCli([...gt('u', 'best')]);
     expect(unknown.err).toContain('Unknown planner "best"');
-    const notRun = await cli(['compare', root, join(root, 'cv')]);
+    const notRun = await runCli(['compare', root, join(root, 'cv')]);
     expect(notRun.err).toContain('is not a run folder');
   });
 });

@@ -6,8 +6,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.ts';
 import { applyOverride, loadSadConfig, SadModel, saveCheckpoint } from '../../src/pipeline/index.ts';
+import { runCli } from './_cli.ts';
 import { type EvalWorld, evalWorld } from './eval-world.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'spikedrive-offload-eval-'));
@@ -34,28 +34,6 @@ beforeAll(async () => {
 afterEach(() => {
   vi.restoreAllMocks();
 });
-
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    err += String(chunk);
-    return true;
-  });
-  vi.spyOn(console, 'error').mockImplementation((...parts: unknown[]) => {
-    err += `${parts.join(' ')}\n`;
-  });
-  process.exitCode = undefined;
-  const code = await main(['node', 'spikedrive', ...args]);
-  const exit = process.exitCode;
-  process.exitCode = undefined;
-  vi.restoreAllMocks();
-  return { code: code || Number(exit ?? 0), out, err };
-}
 
 const evalArgs = (out: string, ...extra: string[]) => [
   'eval',
@@ -109,12 +87,12 @@ describe('spikedrive eval --offload', () => {
   let host: Row[];
 
   it('perception=nir-sim: the same metrics as on the host; the manifest records the offload', async () => {
-    const plain = await cli(evalArgs('host'));
+    const plain = await runCli(evalArgs('host'));
     expect(plain.code, plain.err).toBe(0);
     host = accuracy(plain.out);
     expect(host.some((r) => r.metric === 'iou')).toBe(true);
 
-    const sim = await cli(evalArgs('nir-sim', '--offload', 'perception=nir-sim'));
+    const sim = await runCli(evalArgs('nir-sim', '--offload', 'perception=nir-sim'));
     expect(sim.code, sim.err).toBe(0);
     expect(accuracy(sim.out)).toEqual(host);
     // Blocks on the back end are not instrumented: perception energy counts its host layers only (the manifest says so).
@@ -132,12 +110,12 @@ describe('spikedrive eval --offload', () => {
 
   it('ws:// with nobody listening: the connect error, or the host with --offload-fallback host', async () => {
     const url = `ws://127.0.0.1:${await deadPort()}`;
-    const refused = await cli(evalArgs('dead', '--offload', `perception=${url}`));
+    const refused = await runCli(evalArgs('dead', '--offload', `perception=${url}`));
     expect(refused.code).not.toBe(0);
     expect(refused.err).toContain(`cannot connect to accelerator ${url}`);
     expect(refused.err).toContain('serve-accelerator');
 
-    const fallback = await cli(
+    const fallback = await runCli(
       evalArgs('fallback', '--offload', `perception=${url}`, '--offload-fallback', 'host'),
     );
     expect(fallback.code, fallback.err).toBe(0);
@@ -146,7 +124,11 @@ describe('spikedrive eval --offload', () => {
   });
 
   it('refuses --offload without the model', async () => {
-    const r = await cli([...evalArgs('gt', '--offload', 'perception=nir-sim'), '--inputs', 'ground-truth']);
+    const r = await runCli([
+      ...evalArgs('gt', '--offload', 'perception=nir-sim'),
+      '--inputs',
+      'ground-truth',
+    ]);
     expect(r.code).not.toBe(0);
     expect(r.err).toContain('--offload needs the model');
   });

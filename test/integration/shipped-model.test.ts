@@ -4,11 +4,11 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { generateSyntheticDataset } from '../../data-loaders/synthetic/index.ts';
-import { main } from '../../src/cli/main.ts';
 import type { EvaluationSummary } from '../../src/eval/index.ts';
 import { shippedModelPath } from '../../src/pipeline/index.ts';
+import { runCli } from './_cli.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'spikedrive-shipped-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -43,18 +43,8 @@ function readmeSmokeNumbers(): SmokeNumbers {
 }
 
 async function evalJson(args: string[]): Promise<EvaluationSummary> {
-  let out = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    const code = await main(['node', 'spikedrive', 'eval', ...args, '--format', 'json', '--no-progress']);
-    expect(code ?? 0).toBe(0);
-  } finally {
-    vi.restoreAllMocks();
-  }
+  const { code, out, err } = await runCli(['eval', ...args, '--format', 'json', '--no-progress']);
+  expect(code, err).toBe(0);
   return JSON.parse(out) as EvaluationSummary;
 }
 
