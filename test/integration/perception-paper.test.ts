@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { SadPerception } from '../../src/perception/index.ts';
 import { selectBackend } from '../../src/snn/index.ts';
 import { createRng } from '../../src/util/rng.ts';
+import { paperOptions } from '../unit/perception/_helpers.ts';
 
 const skip = process.env.SPIKEDRIVE_SKIP_SLOW_TESTS === '1';
 
@@ -14,22 +15,7 @@ describe.skipIf(skip)('perception at the paper size', () => {
   it('maps 18 camera images to BEV [1, 3, 200, 200, 70], depth [18, 28, 60, 48] and CAM_FRONT [1, 28, 60, 64]', async () => {
     const backend = await selectBackend();
     const t0 = performance.now();
-    const perception = new SadPerception({
-      imageSize: [224, 480],
-      receptiveField: 3,
-      xBound: [-50, 50, 0.5],
-      yBound: [-50, 50, 0.5],
-      zBound: [-10, 10, 20],
-      dBound: [2, 50, 1],
-      discount: 0.5,
-      embedDims: 384,
-      timeSteps: 4,
-      outChannels: 64,
-      headHiddenChannels: 64,
-      inputEgopose: true,
-      bnMomentum: 0.05,
-      rng: createRng(2024),
-    });
+    const perception = new SadPerception(paperOptions({ bnMomentum: 0.05, rng: createRng(2024) }));
     const buildMs = performance.now() - t0;
     const yaws = [0.96, 0, -0.96, 1.9, Math.PI, -1.9]; // the nuScenes rig, FRONT_LEFT … BACK_RIGHT
     const extrinsics: number[] = [];

@@ -14,6 +14,7 @@ import {
   extrinsic,
   FORWARD_ROTATION,
   intrinsic,
+  paperOptions,
   tinyOptions,
   useFastCpu,
 } from './_helpers.ts';
@@ -247,21 +248,7 @@ describe('the cpu-tiny preset', () => {
 
 describe('reference parameter names at the paper size', () => {
   it('equals the TSV rows of encoder.* and frustum exactly (names, shapes, dtypes)', () => {
-    const paper = new SadPerception({
-      imageSize: [224, 480],
-      receptiveField: 3,
-      xBound: [-50, 50, 0.5],
-      yBound: [-50, 50, 0.5],
-      zBound: [-10, 10, 20],
-      dBound: [2, 50, 1],
-      discount: 0.5,
-      embedDims: 384,
-      timeSteps: 4,
-      outChannels: 64,
-      headHiddenChannels: 64,
-      inputEgopose: true,
-      referenceInit: false,
-    });
+    const paper = new SadPerception(paperOptions({ referenceInit: false }));
     const tsv = readFileSync(new URL('../../fixtures/sad-state-dict.tsv', import.meta.url), 'utf8')
       .split('\n')
       .filter((l) => l && !l.startsWith('#'))
