@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { BackendInfo, StateTensor } from '../snn/index.ts';
 import { SpikedriveError } from '../util/errors.ts';
 import { writeJsonAtomic } from '../util/fs.ts';
-import { configHash, type SadConfig, validateSadConfig } from './config.ts';
+import { configHash, type SadConfig, sadConfigFromStored } from './config.ts';
 import type { AdamState } from './optimizer.ts';
 import { readSafetensors, type SafeTensor, type TensorToWrite, writeSafetensors } from './safetensors.ts';
 import type { TrainingStage } from './stages.ts';
@@ -166,8 +166,7 @@ function readMeta(path: string): CheckpointMeta {
       fix: 'Point at a checkpoint written by `spikedrive train` (NAME.safetensors with NAME.json beside it).',
     });
   }
-  validateSadConfig(meta.config as SadConfig, path);
-  return meta as CheckpointMeta;
+  return { ...meta, config: sadConfigFromStored(meta.config, path) } as CheckpointMeta;
 }
 
 /** Reads a checkpoint (tensors, its JSON when present, and the optimiser state when `withOptimizer`). */

@@ -299,6 +299,17 @@ function mergeStrict(base: Plain, override: Plain, source: string, path: string[
   return out;
 }
 
+/**
+ * A config stored with a checkpoint, layered on today's defaults: a key added after the checkpoint was written
+ * (e.g. TRAIN.FREEZE) takes its default, and any stored key is still checked by name and type.
+ */
+export function sadConfigFromStored(stored: object, source: string): SadConfig {
+  return validateSadConfig(
+    mergeStrict(defaultSadConfig() as unknown as Plain, stored as Plain, source) as unknown as SadConfig,
+    source,
+  );
+}
+
 /** Checks ranges and relations the type alone cannot express; each failure names the key. */
 export function validateSadConfig(config: SadConfig, source = 'config'): SadConfig {
   const fail = (key: string, message: string, fix: string): never => {
@@ -374,8 +385,6 @@ export function validateSadConfig(config: SadConfig, source = 'config'): SadConf
     if (!Number.isInteger(v) || v < 0)
       fail(`TRAIN.${key}`, `must be an integer ≥ 0, got ${v}`, 'use 0 for no limit');
   }
-  // Checkpoints written before TRAIN.FREEZE existed froze nothing.
-  if (config.TRAIN.FREEZE === undefined) config.TRAIN.FREEZE = [];
   if (
     !Array.isArray(config.TRAIN.FREEZE) ||
     !config.TRAIN.FREEZE.every((p) => typeof p === 'string' && p.length > 0)

@@ -226,12 +226,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const weights = new LossWeights(config);
   const adam = new Adam({ learningRate: config.OPTIMIZER.LR, weightDecay: config.OPTIMIZER.WEIGHT_DECAY });
   const frozen = config.TRAIN.FREEZE;
+  const trainable = trainableByName(model, weights);
   const variables = new Map(
-    [...trainableByName(model, weights)].filter(
-      ([name]) => !frozen.some((prefix) => name.startsWith(prefix)),
-    ),
+    [...trainable].filter(([name]) => !frozen.some((prefix) => name.startsWith(prefix))),
   );
-  if (frozen.length > 0 && variables.size === trainableByName(model, weights).size) {
+  if (frozen.length > 0 && variables.size === trainable.size) {
     throw new SpikedriveError(`TRAIN.FREEZE ${JSON.stringify(frozen)} matches no parameter`, {
       subject: 'TRAIN.FREEZE',
       fix: 'use prefixes of checkpoint names, e.g. "encoder." (see the .safetensors header)',

@@ -1,6 +1,6 @@
 // Checkpoints: a cpu-tiny model saved and loaded into a differently seeded one gives the same outputs; the JSON
 // carries config, stage, step, seed and metrics; interrupted saves, other grids and PyTorch Lightning prefixes.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -77,6 +77,28 @@ describe('checkpoints', () => {
     );
     expect(() => loadCheckpoint(path)).toThrow(/step 6 .* step 5/);
     model.dispose();
+  });
+
+  it('loads a checkpoint written before a config key existed with its default, and still names a bad key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ckpt-'));
+    const path = join(dir, 'old.safetensors');
+    const model = new SadModel(config);
+    await saveCheckpoint(path, {
+      tensors: model.stateDict(),
+      config,
+      stage: 'perception',
+      step: 1,
+      epoch: 0,
+    });
+    model.dispose();
+    const json = checkpointPaths(path).json;
+    const meta = JSON.parse(readFileSync(json, 'utf8'));
+    delete meta.config.TRAIN.FREEZE;
+    writeFileSync(json, JSON.stringify(meta));
+    expect(loadCheckpoint(path).meta?.config.TRAIN.FREEZE).toEqual([]);
+    meta.config.TRAIN.FREEZ = [];
+    writeFileSync(json, JSON.stringify(meta));
+    expect(() => loadCheckpoint(path)).toThrow(/unknown config key TRAIN\.FREEZ /);
   });
 
   it('rejects a checkpoint of another BEV grid, naming bev_dimension', () => {
