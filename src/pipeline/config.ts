@@ -101,7 +101,14 @@ export interface SadConfig {
   INSTANCE_SEG: { ENABLED: boolean };
   INSTANCE_FLOW: { ENABLED: boolean };
   PROBABILISTIC: { ENABLED: boolean; METHOD: string };
-  PLANNING: { ENABLED: boolean; GRU_STATE_SIZE: number; SAMPLE_NUM: number; COMMAND: string[] };
+  PLANNING: {
+    ENABLED: boolean;
+    GRU_STATE_SIZE: number;
+    /** spikedrive: which of the SGRU's four reducer blocks halve the CAM_FRONT feature (reference: the first three). */
+    REDUCER_DOWNSAMPLE: boolean[];
+    SAMPLE_NUM: number;
+    COMMAND: string[];
+  };
   FUTURE_DISCOUNT: number;
   OPTIMIZER: {
     LR: number;
@@ -225,7 +232,13 @@ export function defaultSadConfig(): SadConfig {
     INSTANCE_SEG: { ENABLED: true },
     INSTANCE_FLOW: { ENABLED: true },
     PROBABILISTIC: { ENABLED: true, METHOD: 'GAUSSIAN' },
-    PLANNING: { ENABLED: true, GRU_STATE_SIZE: 256, SAMPLE_NUM: 600, COMMAND: ['LEFT', 'FORWARD', 'RIGHT'] },
+    PLANNING: {
+      ENABLED: true,
+      GRU_STATE_SIZE: 256,
+      REDUCER_DOWNSAMPLE: [true, true, true, false],
+      SAMPLE_NUM: 600,
+      COMMAND: ['LEFT', 'FORWARD', 'RIGHT'],
+    },
     FUTURE_DISCOUNT: 0.95,
     OPTIMIZER: { LR: 3e-4, WEIGHT_DECAY: 1e-7, STAGE_LR: [1e-3, 2e-4, 1e-4] },
     GRAD_NORM_CLIP: 5,
@@ -357,6 +370,14 @@ export function validateSadConfig(config: SadConfig, source = 'config'): SadConf
   if (config.IMAGE.NAMES.length === 0)
     fail('IMAGE.NAMES', 'needs at least one camera', 'list camera channels');
   if (config.PLANNING.ENABLED) {
+    const down = config.PLANNING.REDUCER_DOWNSAMPLE;
+    if (down.length !== 4 || !down.every((d) => typeof d === 'boolean')) {
+      fail(
+        'PLANNING.REDUCER_DOWNSAMPLE',
+        `needs one true/false per reducer block (4), got ${JSON.stringify(down)}`,
+        'use [true, true, true, false] (the reference)',
+      );
+    }
     if (config.PLANNING.SAMPLE_NUM % 3 !== 0) {
       fail(
         'PLANNING.SAMPLE_NUM',

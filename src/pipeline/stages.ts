@@ -132,6 +132,7 @@ export function planningOptions(config: SadConfig, rng?: Rng): PlanningOptions {
     featureHeight: g.featureHeight,
     featureWidth: g.featureWidth,
     gruStateSize: config.PLANNING.GRU_STATE_SIZE,
+    reducerDownsample: config.PLANNING.REDUCER_DOWNSAMPLE as [boolean, boolean, boolean, boolean],
     sampleNum: config.PLANNING.SAMPLE_NUM,
     nFutureFrames: config.N_FUTURE_FRAMES,
     xBound: bound(config.LIFT.X_BOUND),

@@ -52,6 +52,7 @@ export {
   type PlanningOptions,
   type PlanningOutput,
   reducedStateSize,
+  SAD_REDUCER_DOWNSAMPLE,
   SadPlanning,
   withoutOrigin,
 } from './model.ts';

@@ -56,8 +56,13 @@ export interface PlanningOptions {
   /** Encoder feature map size (`IMAGE.FINAL_DIM` / `MODEL.ENCODER.DOWNSAMPLE`: 28 × 60). */
   featureHeight: number;
   featureWidth: number;
-  /** `PLANNING.GRU_STATE_SIZE` (256); must equal (C/8)·⌈h/8⌉·⌈w/8⌉. */
+  /** `PLANNING.GRU_STATE_SIZE` (256); must equal (C/8)·⌈h/8⌉·⌈w/8⌉ (with the reference's three downsamples). */
   gruStateSize: number;
+  /**
+   * spikedrive `PLANNING.REDUCER_DOWNSAMPLE`: which of the four reducer blocks halve the feature map. The reference
+   * is [true, true, true, false]; a small feature map (cpu-small's 8×16) keeps more state with fewer.
+   */
+  reducerDownsample?: readonly [boolean, boolean, boolean, boolean];
   /** `PLANNING.SAMPLE_NUM` (1800 in Planning.yml). */
   sampleNum: number;
   /** `N_FUTURE_FRAMES` (6). */
@@ -77,9 +82,25 @@ export interface PlanningOptions {
 /** GRU input: [previous output (2), selected waypoint (2), target point (2)]. */
 export const PLANNING_GRU_INPUT_SIZE = 6;
 
-/** The hidden size the reducer produces for a feature map: ⌊⌊C/2⌋... ⌋ channels × ⌈h/8⌉ × ⌈w/8⌉. */
-export function reducedStateSize(channels: number, height: number, width: number): number {
-  const down = (n: number) => Math.ceil(Math.ceil(Math.ceil(n / 2) / 2) / 2);
+/** The reference reducer: the first three blocks halve the feature map, the last does not. */
+export const SAD_REDUCER_DOWNSAMPLE: readonly [boolean, boolean, boolean, boolean] = [
+  true,
+  true,
+  true,
+  false,
+];
+
+/**
+ * The hidden size the reducer produces for a feature map: ⌊C/8⌋ channels × h × w after each downsampling block
+ * halves (rounding up, as the padded stride-2 conv does): ⌊C/8⌋·⌈h/8⌉·⌈w/8⌉ for the reference.
+ */
+export function reducedStateSize(
+  channels: number,
+  height: number,
+  width: number,
+  downsample: readonly boolean[] = SAD_REDUCER_DOWNSAMPLE,
+): number {
+  const down = (n: number) => downsample.reduce((size, halve) => (halve ? Math.ceil(size / 2) : size), n);
   return Math.trunc(channels / 8) * down(height) * down(width);
 }
 
@@ -149,7 +170,10 @@ export class SadPlanning extends SnnModule {
   constructor(options: PlanningOptions) {
     super();
     const C = options.featureChannels;
-    const stateSize = reducedStateSize(C, options.featureHeight, options.featureWidth);
+    const reducerDownsample = options.reducerDownsample ?? SAD_REDUCER_DOWNSAMPLE;
+    const stateSize = reducedStateSize(C, options.featureHeight, options.featureWidth, reducerDownsample);
+    const halvings = reducerDownsample.filter(Boolean).length;
+    const cells = (n: number) => (halvings === 0 ? `${n}` : `⌈${n}/${2 ** halvings}⌉`);
     if (!Number.isInteger(C) || C < 8) {
       throw new SpikedriveError(`The planner needs at least 8 feature channels, got ${C}`, {
         subject: 'MODEL.ENCODER.OUT_CHANNELS',
@@ -158,10 +182,10 @@ export class SadPlanning extends SnnModule {
     }
     if (stateSize !== options.gruStateSize) {
       throw new SpikedriveError(
-        `PLANNING.GRU_STATE_SIZE is ${options.gruStateSize} but the CAM_FRONT feature (MODEL.ENCODER.OUT_CHANNELS ${C}, ${options.featureHeight}×${options.featureWidth} from IMAGE.FINAL_DIM / MODEL.ENCODER.DOWNSAMPLE) reduces to ${Math.trunc(C / 8)}·⌈${options.featureHeight}/8⌉·⌈${options.featureWidth}/8⌉ = ${stateSize}`,
+        `PLANNING.GRU_STATE_SIZE is ${options.gruStateSize} but the CAM_FRONT feature (MODEL.ENCODER.OUT_CHANNELS ${C}, ${options.featureHeight}×${options.featureWidth} from IMAGE.FINAL_DIM / MODEL.ENCODER.DOWNSAMPLE, PLANNING.REDUCER_DOWNSAMPLE [${reducerDownsample.join(', ')}]) reduces to ${Math.trunc(C / 8)}·${cells(options.featureHeight)}·${cells(options.featureWidth)} = ${stateSize}`,
         {
           subject: 'PLANNING.GRU_STATE_SIZE',
-          fix: `Set PLANNING.GRU_STATE_SIZE to ${stateSize}, or change MODEL.ENCODER.OUT_CHANNELS / IMAGE.FINAL_DIM so the reduced feature has ${options.gruStateSize} values.`,
+          fix: `Set PLANNING.GRU_STATE_SIZE to ${stateSize}, or change MODEL.ENCODER.OUT_CHANNELS / IMAGE.FINAL_DIM / PLANNING.REDUCER_DOWNSAMPLE so the reduced feature has ${options.gruStateSize} values.`,
         },
       );
     }
@@ -188,6 +212,7 @@ export class SadPlanning extends SnnModule {
       featureHeight: options.featureHeight,
       featureWidth: options.featureWidth,
       gruStateSize: options.gruStateSize,
+      reducerDownsample,
       sampleNum: options.sampleNum,
       nFutureFrames: options.nFutureFrames,
       xBound: options.xBound,
@@ -208,10 +233,10 @@ export class SadPlanning extends SnnModule {
     );
     const half = Math.trunc(C / 2);
     const channels: [number, number, boolean][] = [
-      [C, C, true],
-      [C, half, true],
-      [half, half, true],
-      [half, Math.trunc(C / 8), false],
+      [C, C, reducerDownsample[0]],
+      [C, half, reducerDownsample[1]],
+      [half, half, reducerDownsample[2]],
+      [half, Math.trunc(C / 8), reducerDownsample[3]],
     ];
     this.reduce = channels.map(([inC, outC, downsample], i) =>
       this.register(

@@ -82,6 +82,16 @@ describe('SadConfig', () => {
     );
     expect(() => sadConfigFromYaml('PLANNING:\n  SAMPLE_NUM: 100\n')).toThrowError(/PLANNING\.SAMPLE_NUM/);
     expect(() => sadConfigFromYaml('IMAGE:\n  FINAL_DIM: [100, 200]\n')).toThrowError(/IMAGE\.FINAL_DIM/);
+    expect(() => sadConfigFromYaml('PLANNING:\n  REDUCER_DOWNSAMPLE: [true, false]\n')).toThrowError(
+      /PLANNING\.REDUCER_DOWNSAMPLE.*one true\/false per reducer block/,
+    );
+  });
+
+  it('keeps the reference reducer in paper and a 256-wide SGRU state in cpu-small', () => {
+    expect(loadSadConfig('paper').PLANNING.REDUCER_DOWNSAMPLE).toEqual([true, true, true, false]);
+    const small = loadSadConfig('cpu-small');
+    expect(small.PLANNING.REDUCER_DOWNSAMPLE).toEqual([false, false, false, false]);
+    expect(small.PLANNING.GRU_STATE_SIZE).toBe(256);
   });
 
   it('applies KEY=VALUE overrides and _BASE_ presets', () => {

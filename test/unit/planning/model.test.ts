@@ -127,6 +127,26 @@ describe('SadPlanning', () => {
     );
   });
 
+  it('keeps a wider SGRU state when PLANNING.REDUCER_DOWNSAMPLE skips the halvings (cpu-small: 2·8·16 = 256)', () => {
+    expect(reducedStateSize(16, 8, 16)).toBe(4); // the reference's three halvings: 2·⌈8/8⌉·⌈16/8⌉
+    expect(reducedStateSize(16, 8, 16, [false, false, false, false])).toBe(256);
+    expect(reducedStateSize(16, 8, 16, [true, false, false, false])).toBe(2 * 4 * 8);
+    const planner = new SadPlanning({
+      ...tinyOptions(),
+      gruStateSize: 1 * 16 * 16,
+      reducerDownsample: [false, false, false, false],
+    });
+    const h0 = tf.tidy(() => planner.initialState(tf.randomUniform([1, 16, 16, 8], 0, 1, 'float32', 3)));
+    expect(h0.shape).toEqual([1, 256]);
+    h0.dispose();
+    expectSpikedriveError(
+      () => new SadPlanning({ ...tinyOptions(), reducerDownsample: [false, false, false, false] }),
+      /GRU_STATE_SIZE is 4 .*REDUCER_DOWNSAMPLE \[false, false, false, false\]\) reduces to 1·16·16 = 256/,
+      /Set PLANNING\.GRU_STATE_SIZE to 256/,
+    );
+    planner.dispose();
+  });
+
   it('picks the cheapest candidate of each command’s third and refines it into [B, F, 3] with zero heading', () => {
     const planning = tinyPlanner();
     const B = 3;
