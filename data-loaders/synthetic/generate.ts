@@ -2,6 +2,8 @@
 // builds the town, writes its map expansion, legacy semantic prior and basemap; then for each scene it
 // simulates traffic, casts the lidar, renders the six cameras in worker threads (visibility from occlusion
 // counts), writes the CAN bus files, and finally all 13 tables and the manifest that marks the folder complete.
+// Scenes named in `firstScenes` are produced first and announced with tables of their own (a preview), so a
+// viewer can open them while the rest renders; the finished folder is the same bytes either way.
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
@@ -90,6 +92,22 @@ const KEYFRAME_INTERVAL_S = 0.5;
 const BUILDING_ID_BASE = 1_000_000;
 const CAN_MARGIN_S = 0.5;
 const SCENES_PER_LOG = 3;
+/** The order the tables are written in (the scene table last). */
+const TABLE_ORDER: TableName[] = [
+  'category',
+  'attribute',
+  'visibility',
+  'sensor',
+  'calibrated_sensor',
+  'log',
+  'map',
+  'instance',
+  'ego_pose',
+  'sample_data',
+  'sample_annotation',
+  'sample',
+  'scene',
+];
 
 export interface SynthProgress {
   phase: 'maps' | 'keyframes' | 'tables' | 'done';
@@ -117,6 +135,28 @@ export interface SynthOptions {
   /** Module URL exporting `renderCamera` and `encodeJpeg` (default: ./render/index.ts). */
   rendererModule?: string;
   jpegQuality?: number;
+  /**
+   * Scene names to produce first (the locations holding them are processed first). Once they are complete the
+   * 13 tables are written holding only the finished scenes and `onPreview` is called; the full tables and the
+   * manifest follow at the end, byte-identical to a run without this option.
+   */
+  firstScenes?: readonly string[];
+  /**
+   * Called once the `firstScenes` are on disk with tables of their own (not when a complete dataset is reused).
+   * The remaining scenes wait until a promise it returns has settled (scenes already in flight go on), so the
+   * caller's first work on the preview has the cores, and a reader that opens the preview in it reads the
+   * preview's tables, never a mix with the full ones.
+   */
+  onPreview?: (preview: SynthPreview) => undefined | Promise<unknown>;
+  /** Render workers kept busy after the preview (default: all): leaves cores to whoever opened the preview. */
+  workersAfterPreview?: number;
+}
+
+/** A readable but incomplete dataset: the tables hold `sceneNames` only (no manifest yet). */
+export interface SynthPreview {
+  dataroot: string;
+  version: SynthVersion;
+  sceneNames: string[];
 }
 
 export interface SynthResult {
@@ -341,6 +381,15 @@ export async function generateSyntheticDataset(options: SynthOptions): Promise<S
     imageScale,
   };
   const named = sceneNames(version, options.scenes);
+  const firstScenes = options.firstScenes ?? [];
+  for (const name of firstScenes) {
+    if (!named.some((s) => s.name === name)) {
+      throw new SpikedriveError(`firstScenes names ${name}, which this world does not hold`, {
+        subject: 'firstScenes',
+        fix: `name scenes of this world: ${named.map((s) => s.name).join(', ')}`,
+      });
+    }
+  }
   const state = prepareOutput(out, args, options.force ?? false);
   const totalKeyframes = options.scenes * samplesPerScene;
   if (state.kind === 'reuse') {
@@ -385,31 +434,43 @@ export async function generateSyntheticDataset(options: SynthOptions): Promise<S
   const progress = (phase: SynthProgress['phase'], done: number, total: number) =>
     options.onProgress?.({ phase, done, total });
 
+  // Scenes wanted first: their locations go first (one location's ground raster is in the pool at a time), and
+  // within a location they go first too; rows are stored by scene index, so the tables come out the same.
+  const first = new Set(firstScenes);
+  const isFirst = (plan: ScenePlan) => first.has(plan.name);
+  const locationOrder = [...MAP_LOCATIONS].sort(
+    (a, b) =>
+      Number(scenes.some((s) => s.location === b && isFirst(s))) -
+      Number(scenes.some((s) => s.location === a && isFirst(s))),
+  );
+  const mapsWritten = new Set<MapLocation>();
+  let previewed = first.size === 0;
+  const previewIfReady = async () => {
+    if (previewed || !scenes.every((s) => !isFirst(s) || sceneRows[s.index])) return;
+    previewed = true;
+    await writeTables(sceneRows.filter((r) => r !== undefined));
+    if (options.workersAfterPreview !== undefined) pool.limitWorkers(options.workersAfterPreview);
+    // The rest waits for the caller's first work on the preview (a failure there is its own: the generation goes on).
+    await Promise.resolve(
+      options.onPreview?.({
+        dataroot: out,
+        version,
+        sceneNames: scenes.filter((s) => sceneRows[s.index]).map((s) => s.name),
+      }),
+    ).catch(() => {});
+  };
+
   try {
-    for (let li = 0; li < MAP_LOCATIONS.length; li++) {
-      const location = MAP_LOCATIONS[li];
+    for (const [li, location] of locationOrder.entries()) {
       progress('maps', li, MAP_LOCATIONS.length);
       const network = worldNetwork(options.seed, location);
-      const { json } = buildMapExpansion(network, `spikedrive-synth/${options.seed}`);
-      await writeFileAtomic(join(out, 'maps', 'expansion', `${location}.json`), JSON.stringify(json));
-      const prior = semanticPriorMask(network);
-      await writeFileAtomic(
-        join(out, 'maps', `${SEMANTIC_PRIOR_FILES[location]}.png`),
-        // 8-bit grey as the real masks ('L' mode); sharp would otherwise widen one channel to RGB.
-        await sharp(prior.classes, { raw: { width: prior.width, height: prior.height, channels: 1 } })
-          .toColourspace('b-w')
-          .png({ compressionLevel: 6 })
-          .toBuffer(),
-      );
-      const basemap = basemapImage(network);
-      await writeFileAtomic(
-        join(out, 'maps', 'basemap', `${location}.png`),
-        await sharp(basemap.rgb, { raw: { width: basemap.width, height: basemap.height, channels: 3 } })
-          .png({ compressionLevel: 6 })
-          .toBuffer(),
-      );
-      const locationScenes = scenes.filter((s) => s.location === location);
-      if (locationScenes.length === 0) continue;
+      const locationScenes = scenes
+        .filter((s) => s.location === location)
+        .sort((a, b) => Number(isFirst(b)) - Number(isFirst(a)));
+      if (locationScenes.length === 0) {
+        await writeLocationMaps(network, location);
+        continue;
+      }
 
       // Surface classes at 0.1 m: lidar intensities and (at full image size) the cameras' ground texture.
       const classes = paintGroundClasses(network);
@@ -423,14 +484,23 @@ export async function generateSyntheticDataset(options: SynthOptions): Promise<S
       await pool.drain();
       pool.setGround(raster);
       const inFlight: Array<Promise<void>> = [];
+      let maps: Promise<void> | null = null;
       for (const plan of locationScenes) {
         if (inFlight.length >= 2) await inFlight.shift();
         inFlight.push(
-          runScene(plan, network, classes).then((rows) => {
+          runScene(plan, network, classes).then(async (rows) => {
             sceneRows[plan.index] = rows;
+            await maps;
+            await previewIfReady();
           }),
         );
+        // The maps are written while the first scene's cameras render (they need the ground, not the maps).
+        if (!maps) {
+          maps = writeLocationMaps(network, location);
+          maps.catch(() => {}); // awaited below; this only keeps an early failure from counting as unhandled
+        }
       }
+      await maps;
       await Promise.all(inFlight);
     }
     progress('maps', MAP_LOCATIONS.length, MAP_LOCATIONS.length);
@@ -440,90 +510,13 @@ export async function generateSyntheticDataset(options: SynthOptions): Promise<S
 
   // The 13 tables, then the manifest.
   progress('tables', 0, 1);
-  const rows: Rows = {
-    category: NUSCENES_CATEGORIES.map((c) => ({
-      token: categoryToken(c.name),
-      name: c.name,
-      description: c.description,
-    })),
-    attribute: NUSCENES_ATTRIBUTES.map((a) => ({
-      token: attributeToken(a.name),
-      name: a.name,
-      description: a.description,
-    })),
-    visibility: NUSCENES_VISIBILITIES.map((v) => ({
-      token: v.token,
-      level: v.level,
-      description: v.description,
-    })),
-    instance: [],
-    sensor: RIG_SENSORS.map((s) => ({
-      token: sensorToken(s.channel),
-      channel: s.channel,
-      modality: s.modality,
-    })),
-    calibrated_sensor: logs.flatMap((log) =>
-      RIG_SENSORS.map((s) => ({
-        token: calibratedToken(log, s.channel),
-        sensor_token: sensorToken(s.channel),
-        translation: s.translation,
-        rotation: s.rotation,
-        camera_intrinsic: s.intrinsic.length === 0 ? [] : scaledIntrinsic(s.intrinsic, imageScale),
-      })),
-    ),
-    ego_pose: [],
-    log: logs.map((log) => ({
-      token: logToken(log),
-      logfile: log.logfile,
-      vehicle: log.vehicle,
-      date_captured: log.dateCaptured,
-      location: log.location,
-    })),
-    scene: [],
-    sample: [],
-    sample_data: [],
-    sample_annotation: [],
-    map: MAP_LOCATIONS.map((location) => ({
-      token: token(`map/${location}`),
-      log_tokens: logs.filter((l) => l.location === location).map(logToken),
-      category: 'semantic_prior',
-      filename: `maps/${SEMANTIC_PRIOR_FILES[location]}.png`,
-    })),
-  };
-  for (const s of sceneRows) {
-    rows.scene.push(s.scene);
-    rows.sample.push(...s.sample);
-    rows.sample_data.push(...s.sample_data);
-    rows.ego_pose.push(...s.ego_pose);
-    rows.sample_annotation.push(...s.sample_annotation);
-    rows.instance.push(...s.instance);
-  }
-  const tableOrder: TableName[] = [
-    'category',
-    'attribute',
-    'visibility',
-    'sensor',
-    'calibrated_sensor',
-    'log',
-    'map',
-    'instance',
-    'ego_pose',
-    'sample_data',
-    'sample_annotation',
-    'sample',
-    'scene',
-  ];
-  for (const table of tableOrder) {
-    const list = rows[table] as unknown[];
-    const body = list.length === 0 ? '[]\n' : `[\n${list.map((r) => JSON.stringify(r)).join(',\n')}\n]\n`;
-    await writeFileAtomic(join(out, version, `${table}.json`), body);
-  }
+  const rows = await writeTables(sceneRows);
   const manifest: SynthManifest = {
     format: 'spikedrive-synth',
     generatorVersion: GENERATOR_VERSION,
     arguments: args,
     sceneNames: scenes.map((s) => s.name),
-    counts: Object.fromEntries(tableOrder.map((t) => [t, (rows[t] as unknown[]).length])),
+    counts: Object.fromEntries(TABLE_ORDER.map((t) => [t, (rows[t] as unknown[]).length])),
   };
   await completeOutput(out, manifest);
   progress('tables', 1, 1);
@@ -539,6 +532,103 @@ export async function generateSyntheticDataset(options: SynthOptions): Promise<S
   };
 
   // ---------------------------------------------------------------------------------------------------
+  /** A location's map expansion, legacy semantic prior and basemap. */
+  async function writeLocationMaps(network: SyntheticNetwork, location: MapLocation): Promise<void> {
+    const { json } = buildMapExpansion(network, `spikedrive-synth/${options.seed}`);
+    await writeFileAtomic(join(out, 'maps', 'expansion', `${location}.json`), JSON.stringify(json));
+    const prior = semanticPriorMask(network);
+    await writeFileAtomic(
+      join(out, 'maps', `${SEMANTIC_PRIOR_FILES[location]}.png`),
+      // 8-bit grey as the real masks ('L' mode); sharp would otherwise widen one channel to RGB.
+      await sharp(prior.classes, { raw: { width: prior.width, height: prior.height, channels: 1 } })
+        .toColourspace('b-w')
+        .png({ compressionLevel: 6 })
+        .toBuffer(),
+    );
+    const basemap = basemapImage(network);
+    await writeFileAtomic(
+      join(out, 'maps', 'basemap', `${location}.png`),
+      await sharp(basemap.rgb, { raw: { width: basemap.width, height: basemap.height, channels: 3 } })
+        .png({ compressionLevel: 6 })
+        .toBuffer(),
+    );
+    mapsWritten.add(location);
+  }
+
+  /**
+   * The 13 tables holding `done` (scene rows in scene order), each written atomically; returns their rows. Logs
+   * (and their sensors) of scenes not done yet, and maps not written yet, are left out: the devkit opens every map
+   * the table lists. With every scene done this is the whole release.
+   */
+  async function writeTables(done: readonly SceneRows[]): Promise<Rows> {
+    const doneLogs = new Set(done.map((s) => s.scene.log_token));
+    const keptLogs = logs.filter((log) => doneLogs.has(logToken(log)));
+    const rows: Rows = {
+      category: NUSCENES_CATEGORIES.map((c) => ({
+        token: categoryToken(c.name),
+        name: c.name,
+        description: c.description,
+      })),
+      attribute: NUSCENES_ATTRIBUTES.map((a) => ({
+        token: attributeToken(a.name),
+        name: a.name,
+        description: a.description,
+      })),
+      visibility: NUSCENES_VISIBILITIES.map((v) => ({
+        token: v.token,
+        level: v.level,
+        description: v.description,
+      })),
+      instance: [],
+      sensor: RIG_SENSORS.map((s) => ({
+        token: sensorToken(s.channel),
+        channel: s.channel,
+        modality: s.modality,
+      })),
+      calibrated_sensor: keptLogs.flatMap((log) =>
+        RIG_SENSORS.map((s) => ({
+          token: calibratedToken(log, s.channel),
+          sensor_token: sensorToken(s.channel),
+          translation: s.translation,
+          rotation: s.rotation,
+          camera_intrinsic: s.intrinsic.length === 0 ? [] : scaledIntrinsic(s.intrinsic, imageScale),
+        })),
+      ),
+      ego_pose: [],
+      log: keptLogs.map((log) => ({
+        token: logToken(log),
+        logfile: log.logfile,
+        vehicle: log.vehicle,
+        date_captured: log.dateCaptured,
+        location: log.location,
+      })),
+      scene: [],
+      sample: [],
+      sample_data: [],
+      sample_annotation: [],
+      map: MAP_LOCATIONS.filter((location) => mapsWritten.has(location)).map((location) => ({
+        token: token(`map/${location}`),
+        log_tokens: keptLogs.filter((l) => l.location === location).map(logToken),
+        category: 'semantic_prior',
+        filename: `maps/${SEMANTIC_PRIOR_FILES[location]}.png`,
+      })),
+    };
+    for (const s of done) {
+      rows.scene.push(s.scene);
+      rows.sample.push(...s.sample);
+      rows.sample_data.push(...s.sample_data);
+      rows.ego_pose.push(...s.ego_pose);
+      rows.sample_annotation.push(...s.sample_annotation);
+      rows.instance.push(...s.instance);
+    }
+    for (const table of TABLE_ORDER) {
+      const list = rows[table] as unknown[];
+      const body = list.length === 0 ? '[]\n' : `[\n${list.map((r) => JSON.stringify(r)).join(',\n')}\n]\n`;
+      await writeFileAtomic(join(out, version, `${table}.json`), body);
+    }
+    return rows;
+  }
+
   /** One scene: simulate, write lidar + CAN, submit the cameras; resolves when every image is written. */
   async function runScene(
     plan: ScenePlan,

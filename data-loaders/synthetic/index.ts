@@ -7,6 +7,7 @@ export {
   type DemoDataset,
   type DemoOptions,
   demoCacheFolder,
+  demoLockPath,
   ensureDemoDataset,
 } from './demo.ts';
 export {
@@ -15,6 +16,7 @@ export {
   generateSyntheticDataset,
   SEMANTIC_PRIOR_FILES,
   type SynthOptions,
+  type SynthPreview,
   type SynthProgress,
   type SynthResult,
   sceneLocation,

@@ -28,6 +28,8 @@ export class RenderPool {
   private failure: Error | null = null;
   private inFlight = 0;
   private idleWaiters: Array<() => void> = [];
+  /** Workers that take new jobs (the others finish what they hold and then idle). */
+  private active = Number.POSITIVE_INFINITY;
 
   constructor(workers: number, rendererModule: string) {
     for (let i = 0; i < workers; i++) {
@@ -69,6 +71,11 @@ export class RenderPool {
 
   get workerCount(): number {
     return this.slots.length;
+  }
+
+  /** From now on at most `count` workers (at least one) take jobs, leaving cores to other work. */
+  limitWorkers(count: number): void {
+    this.active = Math.max(1, Math.floor(count));
   }
 
   /** Sets the ground for the following jobs. Call only when no job is in flight (see `drain`). */
@@ -113,7 +120,7 @@ export class RenderPool {
   }
 
   private pump(): void {
-    for (const slot of this.slots) {
+    for (const slot of this.slots.slice(0, this.active)) {
       if (slot.busy || this.queue.length === 0) continue;
       const pending = this.queue.shift()!;
       slot.busy = pending;

@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { demoCacheFolder, ensureDemoDataset } from '../../data-loaders/synthetic/index.ts';
+import { type DemoOptions, demoCacheFolder, ensureDemoDataset } from '../../data-loaders/synthetic/index.ts';
 import { createViewerBackend, type ViewerBackend } from './backend/backend.ts';
 import { checkpointSha256 } from './backend/model-job.ts';
 import { openPreferences } from './backend/prefs.ts';
@@ -87,28 +87,63 @@ function isComplete(runDir: string): boolean {
   }
 }
 
-async function openExpertRun(backend: ViewerBackend, datasetId: string, log: (line: string) => void) {
+async function openExpertRun(
+  backend: ViewerBackend,
+  datasetId: string,
+  log: (line: string) => void,
+  worldComplete: Promise<void>,
+) {
   const runDir = demoRunFolder();
-  if (isComplete(runDir)) await backend.openRunFolder(runDir);
-  else {
-    log('computing the demo run from ground truth (once; frames appear as they are written)…');
-    await backend.startGroundTruthRun(datasetId, 'expert', runDir);
+  if (isComplete(runDir)) {
+    await backend.openRunFolder(runDir);
+    return;
   }
+  // The expert run covers every scene of the world (and is cached as complete): not before the world is.
+  await worldComplete;
+  log('computing the demo run from ground truth (once; frames appear as they are written)…');
+  await backend.startGroundTruthRun(datasetId, 'expert', runDir);
+}
+
+/** Opens the expert run in the background (it may wait for the world), saying so when it cannot. */
+function expertRun(...args: Parameters<typeof openExpertRun>): void {
+  openExpertRun(...args).catch((error: unknown) => {
+    const e = error as { message?: string; fix?: string };
+    args[0].notices.push(`the demo's expert run could not start: ${e.message}${e.fix ? ` → ${e.fix}` : ''}`);
+  });
 }
 
 /**
- * Opens the demo: the world (generated on first use) and the model's run on its val scenes (computed once in the
- * job worker, replayed after; resumed if an earlier start stopped it). Without the model, or when the model run
- * fails, the expert run (ground truth) with a notice saying so.
+ * Opens the demo: the world (generated on first use, val scene first) and the model's run on its val scenes
+ * (computed once in the job worker, replayed after; resumed if an earlier start stopped it). On a first start the
+ * val scene opens as soon as it is on disk (a preview) and the model run starts on it while the other scenes are
+ * generated on one render worker; the scene list then grows to the whole world. Without the model, or when the
+ * model run fails, the expert run (ground truth) with a notice saying so.
  */
-export async function openDemo(backend: ViewerBackend, log: (line: string) => void): Promise<void> {
-  const notice = 'Preparing the demo world (the first start generates it: a few minutes on two cores)…';
-  backend.notices.push(notice);
+export async function openDemo(
+  backend: ViewerBackend,
+  log: (line: string) => void,
+  /** Another demo world (tests: a tiny one in a temp folder, with a stand-in renderer). */
+  world: Pick<DemoOptions, 'folder' | 'arguments' | 'rendererModule' | 'workers'> = {},
+): Promise<void> {
+  const preparing = 'Preparing the demo world (the first start generates it; its val scene shows first)…';
+  const generating =
+    'The demo shows its val scene; the other scenes of the demo world are still being generated (see the job list).';
+  const drop = (text: string) => {
+    const i = backend.notices.indexOf(text);
+    if (i >= 0) backend.notices.splice(i, 1);
+  };
+  backend.notices.push(preparing);
+  let completeWorld: () => void = () => {};
+  const worldComplete = new Promise<void>((resolve) => {
+    completeWorld = resolve;
+  });
   // On a first start the world is generated here: its progress shows in the job list, like a job's.
   let tracked: ReturnType<ViewerBackend['jobManager']['track']> | null = null;
+  let preview: Promise<DemoOpened | null> | null = null;
   let demo: Awaited<ReturnType<typeof ensureDemoDataset>>;
   try {
     demo = await ensureDemoDataset({
+      ...world,
       onProgress: (p) => {
         tracked ??= backend.jobManager.track('demo-world', 'generating the demo world (first start only)');
         if (p.phase === 'keyframes') {
@@ -116,29 +151,87 @@ export async function openDemo(backend: ViewerBackend, log: (line: string) => vo
           if (p.done % 20 === 0) log(`demo world: ${p.done}/${p.total} keyframes`);
         }
       },
+      onPreview: ({ dataroot, sceneNames }) => {
+        log(`demo world: ${sceneNames.join(', ')} ready; opening it while the other scenes are generated`);
+        drop(preparing);
+        backend.notices.push(generating);
+        preview = openDemoRuns(backend, dataroot, log, worldComplete).catch((error: unknown) => {
+          log(`the demo's preview could not be opened (${(error as Error).message}); retrying when complete`);
+          return null;
+        });
+        // The other scenes wait (up to a minute) for the model run's first frames: they, not the rest of the world,
+        // are what a new user waits for. The full tables are written after that too, so the preview reads its own.
+        return preview.then((opened) =>
+          opened?.jobId ? jobFrames(backend, opened.jobId, 2, 60_000) : undefined,
+        );
+      },
+      // The model's first frames are computed meanwhile: the rest of the world renders on one core.
+      workersAfterPreview: 1,
     });
   } catch (error) {
     (tracked as ReturnType<ViewerBackend['jobManager']['track']> | null)?.end(
       'failed',
       (error as Error).message,
     );
+    drop(generating);
     throw error;
   }
+  completeWorld();
+  drop(preparing);
+  const opened = (await (preview as Promise<DemoOpened | null> | null))?.datasetId;
+  if (opened) {
+    // The whole world: the scene list gains the other scenes (the renderer reads it when the job below ends).
+    await backend.reloadDataset(opened);
+    drop(generating);
+    (tracked as ReturnType<ViewerBackend['jobManager']['track']> | null)?.end('done');
+    return;
+  }
+  drop(generating);
   (tracked as ReturnType<ViewerBackend['jobManager']['track']> | null)?.end('done');
-  backend.notices.splice(backend.notices.indexOf(notice), 1);
-  const info = await backend.openDatasetFolder(demo.dataroot);
+  await openDemoRuns(backend, demo.dataroot, log, worldComplete);
+}
+
+interface DemoOpened {
+  datasetId: string;
+  /** The model run's job, when one was started. */
+  jobId?: string;
+}
+
+/** Resolves once a job has done `frames` frames, ended, or `timeoutMs` passed. */
+async function jobFrames(
+  backend: ViewerBackend,
+  jobId: string,
+  frames: number,
+  timeoutMs: number,
+): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const job = backend.jobManager.get(jobId);
+    if (job?.state !== 'running' || job.done >= frames || Date.now() > until) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Opens the demo world and its model run (computed, resumed or replayed), or the expert run. */
+async function openDemoRuns(
+  backend: ViewerBackend,
+  dataroot: string,
+  log: (line: string) => void,
+  worldComplete: Promise<void>,
+): Promise<DemoOpened> {
+  const info = await backend.openDatasetFolder(dataroot);
   const live = backend.live;
   if (!live.available) {
     backend.notices.push(
       `No trained model at ${live.checkpoint}: the demo replays a ground-truth ("expert") run.`,
     );
-    await openExpertRun(backend, info.datasetId, log);
-    return;
+    expertRun(backend, info.datasetId, log, worldComplete);
+    return { datasetId: info.datasetId };
   }
   const runDir = demoModelRunFolder(checkpointSha256(live.checkpoint), live.offload);
   if (isComplete(runDir)) {
     await backend.openRunFolder(runDir);
-    return;
+    return { datasetId: info.datasetId };
   }
   log(`computing the demo's model run with ${live.checkpoint} (once; frames appear as they are written)…`);
   let job: Awaited<ReturnType<ViewerBackend['startModelRun']>>;
@@ -153,8 +246,8 @@ export async function openDemo(backend: ViewerBackend, log: (line: string) => vo
     backend.notices.push(
       `The model could not run (${e.message}${e.fix ? ` → ${e.fix}` : ''}); the demo replays a ground-truth ("expert") run.`,
     );
-    await openExpertRun(backend, info.datasetId, log);
-    return;
+    expertRun(backend, info.datasetId, log, worldComplete);
+    return { datasetId: info.datasetId };
   }
   void backend.jobManager.finished(job.jobId)?.then(async (end) => {
     if (end.state !== 'failed') return;
@@ -164,8 +257,9 @@ export async function openDemo(backend: ViewerBackend, log: (line: string) => vo
     backend.notices.push(
       `The model run failed (${end.error}); the demo replays a ground-truth ("expert") run.`,
     );
-    await openExpertRun(backend, info.datasetId, log);
+    await openExpertRun(backend, info.datasetId, log, worldComplete);
   });
+  return { datasetId: info.datasetId, jobId: job.jobId };
 }
 
 export interface RunningApp {

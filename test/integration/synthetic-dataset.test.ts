@@ -1,9 +1,13 @@
 // A small synthetic release end to end (real camera renderer at 1/20 size, 2 scenes × 8 keyframes): every
 // table has the nuScenes schema, every token resolves, files exist, the CAN bus agrees with the ego poses, the
 // TypeScript devkit port loads it, the same arguments give byte-identical files whatever the number of render
-// workers, and the output folder is handled safely (reuse, clean an interrupted run, refuse foreign data).
+// workers or with scenes produced first (a preview the devkit port opens), and the output folder is handled safely
+// (reuse, clean an interrupted run, refuse foreign data); the demo is generated in place under a lock file (a second
+// start waits, a dead holder's half-written world is taken over).
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -14,17 +18,20 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createSplitsScenes, NuScenes, TABLE_NAMES } from '../../data-loaders/nuscenes/index.ts';
 import {
+  demoLockPath,
   ensureDemoDataset,
   generateSyntheticDataset,
   MANIFEST_NAME,
   PARTIAL_MARKER_NAME,
+  SEMANTIC_PRIOR_FILES,
   type SynthOptions,
+  sceneNames,
 } from '../../data-loaders/synthetic/index.ts';
 import { SpikedriveError } from '../../src/util/index.ts';
 
@@ -422,25 +429,159 @@ describe('a generated synthetic release', () => {
   });
 });
 
+describe('scenes first (a preview)', () => {
+  it('writes the named scenes first with tables of their own, then the same bytes as without', async () => {
+    const tiny: SynthOptions = {
+      out: join(root, 'plain'),
+      scenes: 2,
+      seed: 11,
+      samplesPerScene: 3,
+      imageScale: 0.05,
+      workers: 0,
+      rendererModule: FAKE_RENDERER,
+    };
+    await generateSyntheticDataset(tiny);
+    const out = join(root, 'first');
+    // Scene 1 (val) is in the second location: the first location waits until it is done.
+    const val = sceneNames('v1.0-mini', 2).find((s) => s.split === 'val')!.name;
+    const seen: Array<{ sceneNames: string[]; tables: Record<string, AnyRecord[]>; missing: string[] }> = [];
+    const keyframesAtPreview: number[] = [];
+    const loadedScenes: string[][] = [];
+    let keyframes = 0;
+    await generateSyntheticDataset({
+      ...tiny,
+      out,
+      firstScenes: [val],
+      onProgress: (p) => {
+        if (p.phase === 'keyframes') keyframes = p.done;
+      },
+      onPreview: (preview) => {
+        // What a viewer opening the preview now reads.
+        const previewTables = readTables(out);
+        seen.push({
+          sceneNames: preview.sceneNames,
+          tables: previewTables,
+          missing: previewTables.sample_data
+            .map((sd) => sd.filename as string)
+            .filter((f) => !existsSync(join(out, f))),
+        });
+        keyframesAtPreview.push(keyframes);
+        expect(preview.dataroot).toBe(out);
+        expect(existsSync(join(out, MANIFEST_NAME))).toBe(false);
+        expect(existsSync(join(out, PARTIAL_MARKER_NAME))).toBe(true);
+        // The devkit port opens it (the full tables wait for this promise).
+        return NuScenes.load({ dataroot: out, version: 'v1.0-mini', verbose: false }).then((nusc) => {
+          loadedScenes.push(nusc.scenes.map((s) => s.name));
+        });
+      },
+    });
+    expect(seen).toHaveLength(1);
+    expect(seen[0].sceneNames).toEqual([val]);
+    expect(seen[0].tables.scene.map((s) => s.name)).toEqual([val]);
+    expect(seen[0].tables.sample).toHaveLength(3);
+    expect(seen[0].missing).toEqual([]);
+    // Only its log, its sensors and the maps already written: the devkit opens every map listed.
+    expect(seen[0].tables.log).toHaveLength(1);
+    expect(seen[0].tables.calibrated_sensor).toHaveLength(7);
+    expect(seen[0].tables.map.map((m) => m.filename)).toEqual([
+      `maps/${SEMANTIC_PRIOR_FILES[seen[0].tables.log[0].location as keyof typeof SEMANTIC_PRIOR_FILES]}.png`,
+    ]);
+    expect(loadedScenes).toEqual([[val]]);
+    // The first scene's keyframes only (3 of 6): the preview came before the other scene was rendered.
+    expect(keyframesAtPreview).toEqual([3]);
+    const a = digestTree(tiny.out);
+    const b = digestTree(out);
+    expect([...b.keys()]).toEqual([...a.keys()]);
+    for (const [file, hash] of a) if (b.get(file) !== hash) expect.fail(`${file} differs with firstScenes`);
+    await expect(
+      generateSyntheticDataset({ ...tiny, out: join(root, 'bad-first'), firstScenes: ['scene-9999'] }),
+    ).rejects.toThrow(/scene-9999/);
+  });
+});
+
 describe('ensureDemoDataset', () => {
-  it('generates the demo into its folder on first use and reuses it afterwards', async () => {
-    const folder = join(root, 'cache', 'demo');
-    const args = { version: 'v1.0-mini', scenes: 1, seed: 1, samplesPerScene: 2, imageScale: 0.05 };
-    const leftover = `${folder}.tmp-999999999`;
+  const demoArgs = { version: 'v1.0-mini', scenes: 2, seed: 1, samplesPerScene: 2, imageScale: 0.05 };
+  const demoFolder = join(root, 'cache', 'demo');
+
+  it('generates the demo in place, val scene first (a preview), and reuses it afterwards', async () => {
+    const leftover = `${demoFolder}.tmp-999999999`;
     mkdirSync(leftover, { recursive: true });
     const phases = new Set<string>();
+    const previews: string[][] = [];
     const first = await ensureDemoDataset({
-      folder,
-      arguments: args,
+      folder: demoFolder,
+      arguments: demoArgs,
       workers: 0,
       rendererModule: FAKE_RENDERER,
       onProgress: (p) => phases.add(p.phase),
+      onPreview: (preview) => {
+        previews.push(preview.sceneNames);
+        // Opened where it will stay; not complete yet, and this process holds the lock.
+        expect(preview.dataroot).toBe(demoFolder);
+        expect(existsSync(join(demoFolder, MANIFEST_NAME))).toBe(false);
+        expect(JSON.parse(readFileSync(demoLockPath(demoFolder), 'utf8')).pid).toBe(process.pid);
+      },
     });
-    expect(first).toEqual({ dataroot: folder, version: 'v1.0-mini', generated: true });
+    expect(first).toEqual({ dataroot: demoFolder, version: 'v1.0-mini', generated: true });
+    expect(previews).toEqual([
+      sceneNames('v1.0-mini', 2)
+        .filter((s) => s.split === 'val')
+        .map((s) => s.name),
+    ]);
     expect(phases).toEqual(new Set(['maps', 'keyframes', 'tables', 'done']));
     expect(existsSync(leftover)).toBe(false);
-    expect(existsSync(join(folder, 'v1.0-mini', 'scene.json'))).toBe(true);
-    const second = await ensureDemoDataset({ folder, arguments: args, rendererModule: FAKE_RENDERER });
+    expect(existsSync(demoLockPath(demoFolder))).toBe(false);
+    expect(readTables(demoFolder).scene).toHaveLength(2);
+    const second = await ensureDemoDataset({
+      folder: demoFolder,
+      arguments: demoArgs,
+      rendererModule: FAKE_RENDERER,
+      onPreview: () => expect.fail('a cached demo has no preview'),
+    });
     expect(second.generated).toBe(false);
+  });
+
+  it('waits while a live process holds the lock, and uses the world it completes', async () => {
+    const folder = join(root, 'cache-wait', 'demo');
+    mkdirSync(dirname(folder), { recursive: true });
+    // The holder: a live process that is not this one (the test runner's parent).
+    writeFileSync(demoLockPath(folder), JSON.stringify({ pid: process.ppid, startedMs: 0, owner: 'other' }));
+    let progressed = false;
+    const waiting = ensureDemoDataset({
+      folder,
+      arguments: demoArgs,
+      rendererModule: FAKE_RENDERER,
+      pollMs: 20,
+      onProgress: () => {
+        progressed = true;
+      },
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(existsSync(folder)).toBe(false);
+    // The holder finishes: the complete world appears.
+    cpSync(demoFolder, folder, { recursive: true });
+    expect(await waiting).toEqual({ dataroot: folder, version: 'v1.0-mini', generated: false });
+    expect(progressed).toBe(false);
+    // The holder's lock is the holder's to remove.
+    expect(JSON.parse(readFileSync(demoLockPath(folder), 'utf8')).owner).toBe('other');
+  });
+
+  it('takes over from a dead holder: cleans its half-written world and regenerates it once', async () => {
+    const folder = join(root, 'cache-dead', 'demo');
+    mkdirSync(join(folder, 'samples', 'CAM_FRONT'), { recursive: true });
+    writeFileSync(join(folder, PARTIAL_MARKER_NAME), '{}');
+    writeFileSync(join(folder, 'samples', 'CAM_FRONT', 'half-written.jpg'), 'x');
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+    writeFileSync(demoLockPath(folder), JSON.stringify({ pid: dead, startedMs: 0, owner: 'dead' }));
+    // Two starts at once (same process): one generates, the other waits for it.
+    const options = { folder, arguments: demoArgs, workers: 0, rendererModule: FAKE_RENDERER, pollMs: 20 };
+    const results = await Promise.all([ensureDemoDataset(options), ensureDemoDataset(options)]);
+    expect(results.map((r) => r.generated).sort()).toEqual([false, true]);
+    expect(existsSync(join(folder, 'samples', 'CAM_FRONT', 'half-written.jpg'))).toBe(false);
+    expect(existsSync(demoLockPath(folder))).toBe(false);
+    const a = digestTree(demoFolder);
+    const b = digestTree(folder);
+    expect([...b.keys()]).toEqual([...a.keys()]);
+    for (const [file, hash] of a) if (b.get(file) !== hash) expect.fail(`${file} differs after a takeover`);
   });
 });

@@ -75,6 +75,9 @@ export function registerAppCommand(program: Command): Command {
             process.once('SIGTERM', stop);
           });
           await app.close();
+          // A first start's demo world may still be generating (render threads): Ctrl-C stops it too (the next
+          // start takes over its half-written folder).
+          process.exit(0);
         }
       },
     );

@@ -89,6 +89,11 @@ export interface ViewerBackend extends ViewerApi {
   /** Opens a folder on the user's behalf (command-line argument, dialog result, demo). */
   openDatasetFolder(path: string, version?: string): Promise<ApiResponses['openDataset']>;
   openRunFolder(path: string): Promise<ApiResponses['openRun']>;
+  /**
+   * Reads an open dataset's tables again under the same id (its folder grew: the demo's preview became the whole
+   * world); runs linked to it stay linked. The renderer sees the new scene list in `startup`.
+   */
+  reloadDataset(datasetId: string): Promise<ApiResponses['openDataset']>;
   /** Starts a ground-truth run job over an opened dataset; the run opens as it grows. */
   startGroundTruthRun(
     datasetId: string,
@@ -148,6 +153,13 @@ export function createViewerBackend(options: BackendOptions): ViewerBackend {
     const session = await DatasetSession.open(`dataset-${nextId++}`, root, version);
     datasets.set(session.datasetId, session);
     await prefs.remember('recentDatasets', root);
+    return session.info;
+  }
+
+  async function reloadDataset(datasetId: string) {
+    const old = dataset(datasetId);
+    const session = await DatasetSession.open(datasetId, old.dataroot, old.nusc.version);
+    datasets.set(datasetId, session);
     return session.info;
   }
 
@@ -503,6 +515,7 @@ export function createViewerBackend(options: BackendOptions): ViewerBackend {
     notices,
     openDatasetFolder,
     openRunFolder,
+    reloadDataset,
     startGroundTruthRun,
     startModelRun,
     jobRunOpened: (jobId: string) => runOpened.get(jobId) ?? Promise.resolve(null),

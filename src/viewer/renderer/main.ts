@@ -849,8 +849,13 @@ async function poll() {
         if (j.state === 'failed' && (!was || was.state === 'running'))
           notify('error', `${j.label} failed: ${j.error ?? 'unknown error'}`);
       }
-      // The host may have said more when a job ended (e.g. the demo fell back to the expert run).
-      if (ended) showNotices((await client.startup({})).notices);
+      // The host may have said more when a job ended (e.g. the demo fell back to the expert run), and a dataset may
+      // have grown (the demo world, opened at its val scene while the rest was generated).
+      if (ended) {
+        const startup = await client.startup({});
+        showNotices(startup.notices);
+        store.setState({ datasets: startup.datasets });
+      }
       // Runs that jobs opened since (a live model run): add them; one the user started here becomes run A.
       for (const j of jobs) {
         if (j.runId && !store.getState().runs.some((r) => r.runId === j.runId)) {
