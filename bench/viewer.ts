@@ -113,7 +113,7 @@ async function cliStart(
     }
     return {
       url_ms: Math.round(urlMs),
-      preview_ms: previewMs,
+      ...(cache ? { preview_ms: previewMs } : {}),
       first_view_ms: Math.round(anyFrameMs),
       first_frame_ms: firstFrameMs,
       ...(waitScenes ? { whole_world_ms: worldMs } : {}),
