@@ -195,6 +195,7 @@ function renderLegend() {
 }
 
 // ------------------------------------------------------------------------------------------------ store → views
+let lastJobsKey = '';
 function renderToolbar() {
   const s = store.getState();
   const options = (select: HTMLSelectElement, runs: RunInfo[], none: string | null, value: string | null) => {
@@ -238,19 +239,23 @@ function renderToolbar() {
     );
   }
   plannerSelect.value = plannerValue;
+  // Rebuilt only when a running job changed: every store update lands here, and each DOM change is a repaint
+  // (in software WebGL, a costly one while the first start generates the demo world).
+  const running = s.jobs.filter((j) => j.state === 'running');
+  const jobsKey = JSON.stringify(running.map((j) => [j.jobId, j.label, j.done, j.total, j.cancellable]));
+  if (jobsKey === lastJobsKey) return;
+  lastJobsKey = jobsKey;
   jobsEl.replaceChildren(
-    ...s.jobs
-      .filter((j) => j.state === 'running')
-      .map((j) => {
-        const span = el('span', { class: 'job' }, `${j.label}: ${j.done}/${j.total || '?'} `);
-        const progress = el('progress', { max: String(j.total || 1), value: String(j.done) });
-        span.append(progress);
-        if (j.cancellable !== false)
-          span.append(
-            button('✕', `cancel-${j.jobId}`, 'Cancel', () => void client.cancelJob({ jobId: j.jobId })),
-          );
-        return span;
-      }),
+    ...running.map((j) => {
+      const span = el('span', { class: 'job' }, `${j.label}: ${j.done}/${j.total || '?'} `);
+      const progress = el('progress', { max: String(j.total || 1), value: String(j.done) });
+      span.append(progress);
+      if (j.cancellable !== false)
+        span.append(
+          button('✕', `cancel-${j.jobId}`, 'Cancel', () => void client.cancelJob({ jobId: j.jobId })),
+        );
+      return span;
+    }),
   );
 }
 
