@@ -106,17 +106,6 @@ export async function ensureDemoDataset(options: DemoOptions = {}): Promise<Demo
   const args = options.arguments ?? DEMO_ARGUMENTS;
   const cached = { dataroot: folder, version: 'v1.0-mini', generated: false } as const;
   if (isCompleteDemo(folder, args)) return cached;
-  if (
-    existsSync(folder) &&
-    readdirSync(folder).length > 0 &&
-    readManifest(folder) === null &&
-    !existsSync(join(folder, PARTIAL_MARKER_NAME))
-  ) {
-    throw new SpikedriveError(`the demo folder ${folder} holds something that is not a spikedrive demo`, {
-      subject: folder,
-      fix: 'remove that folder, or set SPIKEDRIVE_CACHE to another cache location',
-    });
-  }
   removeOldTemporaries(folder);
   mkdirSync(dirname(folder), { recursive: true });
   const lock = demoLockPath(folder);
@@ -145,6 +134,18 @@ export async function ensureDemoDataset(options: DemoOptions = {}): Promise<Demo
   try {
     // The previous holder may have finished between our look and our lock.
     if (isCompleteDemo(folder, args)) return cached;
+    // Looked at only under the lock: a generation in progress passes through states that look foreign.
+    if (
+      existsSync(folder) &&
+      readdirSync(folder).length > 0 &&
+      readManifest(folder) === null &&
+      !existsSync(join(folder, PARTIAL_MARKER_NAME))
+    ) {
+      throw new SpikedriveError(`the demo folder ${folder} holds something that is not a spikedrive demo`, {
+        subject: folder,
+        fix: 'remove that folder, or set SPIKEDRIVE_CACHE to another cache location',
+      });
+    }
     const version = args.version as SynthVersion;
     await generateSyntheticDataset({
       out: folder,

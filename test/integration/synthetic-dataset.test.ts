@@ -539,6 +539,15 @@ describe('ensureDemoDataset', () => {
       onPreview: () => expect.fail('a cached demo has no preview'),
     });
     expect(second.generated).toBe(false);
+    // A folder holding something else is refused (and the lock taken to look at it is given back).
+    const foreign = join(root, 'cache-foreign', 'demo');
+    mkdirSync(foreign, { recursive: true });
+    writeFileSync(join(foreign, 'notes.txt'), 'mine');
+    await expect(ensureDemoDataset({ folder: foreign, arguments: demoArgs })).rejects.toThrow(
+      /not a spikedrive demo/,
+    );
+    expect(readFileSync(join(foreign, 'notes.txt'), 'utf8')).toBe('mine');
+    expect(existsSync(demoLockPath(foreign))).toBe(false);
   });
 
   it('waits while a live process holds the lock, and uses the world it completes', async () => {
