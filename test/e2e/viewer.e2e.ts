@@ -50,6 +50,20 @@ async function token(page: Page): Promise<string> {
   return page.evaluate(() => (window as unknown as ViewerWindow).__spikedrive.currentToken() ?? '');
 }
 
+/**
+ * Types a path into the open folder dialog once its first listing has arrived. The listing fills in its folder; one
+ * arriving between fill()'s select-all and its typing ran the two paths together (`/listed/folder/typed/run`, no
+ * run: the step timed out). The page now selects the listed path when the input has focus; this waits as well.
+ */
+async function fillBrowsePath(page: Page, path: string): Promise<void> {
+  await page.waitForFunction(
+    () => (document.querySelector('[data-testid=browse-path]') as HTMLInputElement | null)?.value !== '',
+    null,
+    { timeout: 20_000 },
+  );
+  await page.locator('[data-testid=browse-path]').fill(path);
+}
+
 async function waitRendered(page: Page): Promise<string> {
   const t = await token(page);
   await page.waitForFunction((want) => document.body.dataset.renderedToken === want, t, { timeout: 30_000 });
@@ -248,7 +262,7 @@ const steps: [string, (c: Ctx) => Promise<void>][] = [
     'opens a second run from the folder dialog and compares side by side and overlaid',
     async ({ page, runB }) => {
       await page.locator('[data-testid=open-run]').click();
-      await page.locator('[data-testid=browse-path]').fill(runB);
+      await fillBrowsePath(page, runB);
       await page.locator('[data-testid=browse-open]').click();
       await page.waitForFunction(
         () => (document.querySelector('[data-testid=run-b]') as HTMLSelectElement)?.value !== '',
@@ -274,7 +288,7 @@ const steps: [string, (c: Ctx) => Promise<void>][] = [
       // The e2e root holds the runs and the dataset but no manifest.json (a system folder such as /proc may be
       // unreadable or huge on a CI machine).
       await page.locator('[data-testid=open-run]').click();
-      await page.locator('[data-testid=browse-path]').fill(dirname(runB));
+      await fillBrowsePath(page, dirname(runB));
       await page.locator('[data-testid=browse-open]').click();
       await page.waitForSelector('.notice.error', { timeout: 10_000 });
       const text = await page.locator('.notice.error').last().textContent();

@@ -591,7 +591,12 @@ function browseDialog(
   const show = async (path: string | null) => {
     try {
       const r = await client.browse(path ? { path } : {});
-      if (!typed) input.value = r.path;
+      if (!typed) {
+        input.value = r.path;
+        // Focused (a dialog focuses its input; typing may be about to start): selected, so what is typed replaces
+        // the listed path instead of being appended to it.
+        if (document.activeElement === input) input.select();
+      }
       list.replaceChildren();
       if (r.parent) {
         const up = el('li', { class: 'folder' }, '..');
