@@ -239,8 +239,7 @@ function renderToolbar() {
     );
   }
   plannerSelect.value = plannerValue;
-  // Rebuilt only when a running job changed: every store update lands here, and each DOM change is a repaint
-  // (in software WebGL, a costly one while the first start generates the demo world).
+  // Rebuilt only when a running job changed: every store update lands here (the Cancel buttons keep their nodes).
   const running = s.jobs.filter((j) => j.state === 'running');
   const jobsKey = JSON.stringify(running.map((j) => [j.jobId, j.label, j.done, j.total, j.cancellable]));
   if (jobsKey === lastJobsKey) return;
