@@ -431,16 +431,7 @@ describe('a generated synthetic release', () => {
 
 describe('scenes first (a preview)', () => {
   it('writes the named scenes first with tables of their own, then the same bytes as without', async () => {
-    const tiny: SynthOptions = {
-      out: join(root, 'plain'),
-      scenes: 2,
-      seed: 11,
-      samplesPerScene: 3,
-      imageScale: 0.05,
-      workers: 0,
-      rendererModule: FAKE_RENDERER,
-    };
-    await generateSyntheticDataset(tiny);
+    // The release made without it (beforeAll, the real renderer) is the reference.
     const out = join(root, 'first');
     // Scene 1 (val) is in the second location: the first location waits until it is done.
     const val = sceneNames('v1.0-mini', 2).find((s) => s.split === 'val')!.name;
@@ -449,9 +440,10 @@ describe('scenes first (a preview)', () => {
     const loadedScenes: string[][] = [];
     let keyframes = 0;
     await generateSyntheticDataset({
-      ...tiny,
+      ...base,
       out,
       firstScenes: [val],
+      workersAfterPreview: 1,
       onProgress: (p) => {
         if (p.phase === 'keyframes') keyframes = p.done;
       },
@@ -478,7 +470,7 @@ describe('scenes first (a preview)', () => {
     expect(seen).toHaveLength(1);
     expect(seen[0].sceneNames).toEqual([val]);
     expect(seen[0].tables.scene.map((s) => s.name)).toEqual([val]);
-    expect(seen[0].tables.sample).toHaveLength(3);
+    expect(seen[0].tables.sample).toHaveLength(8);
     expect(seen[0].missing).toEqual([]);
     // Only its log, its sensors and the maps already written: the devkit opens every map listed.
     expect(seen[0].tables.log).toHaveLength(1);
@@ -487,14 +479,14 @@ describe('scenes first (a preview)', () => {
       `maps/${SEMANTIC_PRIOR_FILES[seen[0].tables.log[0].location as keyof typeof SEMANTIC_PRIOR_FILES]}.png`,
     ]);
     expect(loadedScenes).toEqual([[val]]);
-    // The first scene's keyframes only (3 of 6): the preview came before the other scene was rendered.
-    expect(keyframesAtPreview).toEqual([3]);
-    const a = digestTree(tiny.out);
+    // The first scene's keyframes only (8 of 16): the preview came before the other scene was rendered.
+    expect(keyframesAtPreview).toEqual([8]);
+    const a = digestTree(base.out);
     const b = digestTree(out);
     expect([...b.keys()]).toEqual([...a.keys()]);
     for (const [file, hash] of a) if (b.get(file) !== hash) expect.fail(`${file} differs with firstScenes`);
     await expect(
-      generateSyntheticDataset({ ...tiny, out: join(root, 'bad-first'), firstScenes: ['scene-9999'] }),
+      generateSyntheticDataset({ ...base, out: join(root, 'bad-first'), firstScenes: ['scene-9999'] }),
     ).rejects.toThrow(/scene-9999/);
   });
 });
