@@ -201,6 +201,14 @@ const steps: [string, (c: Ctx) => Promise<void>][] = [
         near(rgbGt, [0x19, 0xe6, 0x8c], 90),
         `GT waypoint pixel should be green (expert plan = GT), got ${rgbGt}`,
       );
+      // On top of the see-through rasters too (they were once drawn after the ribbons, hiding them).
+      await setLayers(page, ['hdmap', 'costVolume', 'occupancy', 'futureOccupancy', 'planned']);
+      const layered = await bevPixels(page);
+      const rgbTop = layered.at(planned.data[4], -planned.data[3]);
+      assert(
+        near(rgbTop, [0xff, 0x2f, 0xd0], 90),
+        `the chosen trajectory should be drawn over the map and cost layers, got ${rgbTop}`,
+      );
     },
   ],
   [

@@ -83,7 +83,9 @@ function ribbon(points: [number, number][], width: number, color: number, z: num
   geometry.setAttribute('position', new THREE.Float32BufferAttribute(positions, 3));
   const mesh = new THREE.Mesh(
     geometry,
-    new THREE.MeshBasicMaterial({ color, side: THREE.DoubleSide, depthWrite: false }),
+    // Transparent (though opaque to the eye) so three.js draws it in the transparent pass, ordered by renderOrder
+    // after the see-through rasters; in the opaque pass the rasters drawn later would paint over it.
+    new THREE.MeshBasicMaterial({ color, side: THREE.DoubleSide, depthWrite: false, transparent: true }),
   );
   mesh.renderOrder = 20;
   return mesh;

@@ -198,7 +198,9 @@ export class MetricsPanel {
       { kind: 'lines', unit: 'm', onSeek: (i) => seekRunFrame(primaryRun(), i) },
       'metrics-chart',
     );
-    this.root.append(el('h4', '', 'Running IoU (from the first frame to the cursor)'));
+    this.root.append(
+      el('h4', '', 'Running IoU over the present and future frames (first frame to the cursor)'),
+    );
     this.#iou = new Chart(
       this.root,
       { kind: 'lines', unit: '', onSeek: (i) => seekRunFrame(primaryRun(), i) },
@@ -238,8 +240,8 @@ export class MetricsPanel {
           ),
       ]);
     }
-    rows.push(['running IoU vehicle', (r) => this.#runningIou(r, token, 'vehicle')]);
-    rows.push(['running IoU pedestrian', (r) => this.#runningIou(r, token, 'pedestrian')]);
+    rows.push(['running IoU vehicle (present + future)', (r) => this.#runningIou(r, token, 'vehicle')]);
+    rows.push(['running IoU pedestrian (present + future)', (r) => this.#runningIou(r, token, 'pedestrian')]);
     for (const [label, get] of rows) {
       const tr = el('tr');
       tr.append(el('td', '', label));
