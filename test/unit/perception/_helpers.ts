@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'vitest';
 import type { PerceptionOptions } from '../../../src/perception/index.ts';
+import { loadSadConfig, perceptionOptions } from '../../../src/pipeline/index.ts';
 import { selectBackend } from '../../../src/snn/index.ts';
 import { SpikedriveError } from '../../../src/util/errors.ts';
 
@@ -43,21 +44,7 @@ export const BACKWARD_ROTATION = [0, 0, -1, 1, 0, 0, 0, -1, 0];
 
 /** The reference shapes (the `paper` preset): 224×480 images, S = 3, BEV ±50 m at 0.5 m, width 384, T = 4. */
 export function paperOptions(over: Partial<PerceptionOptions> = {}): PerceptionOptions {
-  return {
-    imageSize: [224, 480],
-    receptiveField: 3,
-    xBound: [-50, 50, 0.5],
-    yBound: [-50, 50, 0.5],
-    zBound: [-10, 10, 20],
-    dBound: [2, 50, 1],
-    discount: 0.5,
-    embedDims: 384,
-    timeSteps: 4,
-    outChannels: 64,
-    headHiddenChannels: 64,
-    inputEgopose: true,
-    ...over,
-  };
+  return { ...perceptionOptions(loadSadConfig('paper')), ...over };
 }
 
 /** Row-major 4×4 [R | t]. */
