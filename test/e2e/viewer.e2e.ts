@@ -190,10 +190,11 @@ const steps: [string, (c: Ctx) => Promise<void>][] = [
       const t = await waitRendered(page);
       const planned = frameArray<Float32Array>(frameOf(runA, t), 'plannedTrajectory', 'float32');
       assert(planned, 'no planned trajectory');
+      const magenta: [number, number, number] = [0xff, 0x2f, 0xd0]; // the legend's chosen-trajectory colour
       const { at } = await bevPixels(page);
       // Waypoint 2 (1.0 s): lidar (x right, y fwd) → BEV (fwd = y, left = −x), the planner convention.
       const rgb = at(planned.data[4], -planned.data[3]);
-      assert(near(rgb, [0xff, 0x2f, 0xd0], 90), `planned waypoint pixel should be magenta, got ${rgb}`);
+      assert(near(rgb, magenta, 90), `planned waypoint pixel should be magenta, got ${rgb}`);
       await setLayers(page, ['gtTrajectory']);
       const gt = await bevPixels(page);
       const rgbGt = gt.at(planned.data[4], -planned.data[3]);
@@ -206,7 +207,7 @@ const steps: [string, (c: Ctx) => Promise<void>][] = [
       const layered = await bevPixels(page);
       const rgbTop = layered.at(planned.data[4], -planned.data[3]);
       assert(
-        near(rgbTop, [0xff, 0x2f, 0xd0], 90),
+        near(rgbTop, magenta, 90),
         `the chosen trajectory should be drawn over the map and cost layers, got ${rgbTop}`,
       );
     },
